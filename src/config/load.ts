@@ -1,0 +1,156 @@
+/**
+ * The config loading pipeline (reference §1.1): `${env.X}` on the raw text →
+ * YAML (anchors, merge keys, key order kept where it matters) → macros and
+ * `${PORT}` → schema → cross-references → planner validation. Every problem
+ * is collected with its key path and reported together in one ConfigError.
+ */
+import { parseDocument } from "yaml";
+import type { z } from "zod";
+import { buildPlanner, PlannerConfigError } from "../scheduler/planners/build.ts";
+import { expandEnvReferences } from "./env.ts";
+import { expandConfigMacros } from "./macros.ts";
+import { checkReferences } from "./references.ts";
+import { type Config, configSchema, describeValue } from "./schema.ts";
+import { unknownKeyWarnings } from "./warnings.ts";
+
+/** One problem in a config file, at a key path such as `models.foo.ttl`. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+/** A config that cannot be used; `message` lists every issue, one per line, as `path: message`. */
+export class ConfigError extends Error {
+  readonly issues: ConfigIssue[];
+
+  constructor(issues: ConfigIssue[]) {
+    super(issues.map(({ path, message }) => `${path}: ${message}`).join("\n"));
+    this.name = "ConfigError";
+    this.issues = issues;
+  }
+}
+
+/** What the loader needs from the outside world. */
+export interface LoadOptions {
+  /** Process environment for `${env.X}`. */
+  env: Record<string, string>;
+  /** argv of this program: `${SELF}` expands to these words, each shell-quoted when needed. */
+  selfArgv: string[];
+  /** File name for messages. */
+  source?: string;
+}
+
+/** A usable config plus one warning per ignored (unknown or unsupported) key. */
+export interface LoadResult {
+  config: Config;
+  warnings: string[];
+}
+
+/** Maps whose key order is meaningful (macro declaration order, matrix set order); `*` is any key. */
+const ORDERED_MAPS = [["macros"], ["models", "*", "macros"], ["matrix", "sets"], ["routing", "router", "settings", "matrix", "sets"]];
+
+/** Parses and validates config text. Throws ConfigError with ALL issues found. */
+export function parseConfig(yamlText: string, options: LoadOptions): LoadResult {
+  const source = options.source ?? "config";
+  const { text, problems } = expandEnvReferences(yamlText, options.env);
+  const document = parseDocument(text, { merge: true });
+  if (document.errors.length > 0) {
+    // An unusable env value may be what broke the YAML, so it is listed first.
+    const envIssues = problems.map(({ name, line, reason }) => ({ path: `${source}:${line}`, message: `environment variable '${name}' ${reason}` }));
+    throw new ConfigError([...envIssues, ...document.errors.map((error) => {
+      const { line, col } = error.linePos?.[0] ?? { line: 1, col: 1 };
+      return { path: `${source}:${line}:${col}`, message: error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "") };
+    })]);
+  }
+  const root = toTree(document.toJS({ mapAsMap: true }), []);
+  if (root === undefined || root === null) {
+    throw new ConfigError([{ path: source, message: "is empty; define at least one model under models" }]);
+  }
+  if (typeof root !== "object" || Array.isArray(root) || root instanceof Map) {
+    throw new ConfigError([{ path: source, message: `must be a mapping of settings (got ${describeValue(root)})` }]);
+  }
+
+  const issues: ConfigIssue[] = [];
+  const envProblems = new Map(problems.map(({ name, reason }) => [name, reason]));
+  const { tree, ports } = expandConfigMacros(root as Record<string, unknown>, { selfArgv: options.selfArgv, envProblems }, issues);
+  for (const { name, line, reason } of problems) {
+    const message = `environment variable '${name}' ${reason}`;
+    if (!issues.some((issue) => issue.message === message)) issues.push({ path: `${source}:${line}`, message });
+  }
+  const warnings = unknownKeyWarnings(tree, configSchema);
+
+  const parsed = configSchema.safeParse(tree, { error: fallbackMessage });
+  if (!parsed.success) {
+    issues.push(...parsed.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message })));
+    throw new ConfigError(inFileOrder(issues, tree));
+  }
+  const config = parsed.data;
+  for (const [id, port] of ports) config.models[id].port = port;
+  if (Object.keys(config.models).length === 0 && Object.keys(config.peers).length === 0) {
+    issues.push({ path: "models", message: "define at least one model (or a peer)" });
+  }
+  checkReferences(config, issues);
+  try {
+    buildPlanner(config.routing, Object.keys(config.models), config.routing.pathPrefix);
+  } catch (error) {
+    if (!(error instanceof PlannerConfigError)) throw error;
+    issues.push(...error.issues);
+  }
+  if (issues.length > 0) throw new ConfigError(inFileOrder(issues, tree));
+  return { config, warnings };
+}
+
+/** Reads and parses a config file. A file that cannot be read is a ConfigError too. */
+export async function loadConfigFile(
+  path: string,
+  readTextFile: (p: string) => Promise<string>,
+  options: LoadOptions,
+): Promise<LoadResult> {
+  let text: string;
+  try {
+    text = await readTextFile(path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError([{ path: "config", message: `cannot read ${path}: ${reason}` }]);
+  }
+  return parseConfig(text, { ...options, source: options.source ?? path });
+}
+
+/** id or alias (or setParamsByID alias) → model id */
+export function resolveModelId(config: Config, name: string): string | undefined {
+  if (Object.hasOwn(config.models, name)) return name;
+  return Object.values(config.models).find((model) => model.aliases.includes(name))?.id;
+}
+
+/**
+ * YAML value → plain data: mappings become objects with string keys, except
+ * ORDERED_MAPS, which stay Maps (a plain object would move integer-like keys
+ * such as "1" and "2" to the front).
+ */
+function toTree(value: unknown, path: string[]): unknown {
+  if (Array.isArray(value)) return value.map((item) => toTree(item, [...path, "[]"]));
+  if (!(value instanceof Map)) return value;
+  const entries = [...value].map(([key, item]): [string, unknown] => [String(key), toTree(item, [...path, String(key)])]);
+  const ordered = ORDERED_MAPS.some((pattern) =>
+    pattern.length === path.length && pattern.every((key, i) => key === "*" || key === path[i])
+  );
+  return ordered ? new Map(entries) : Object.fromEntries(entries);
+}
+
+/** Sorts issues by the position of their top-level key in the file (stable within one key). */
+function inFileOrder(issues: ConfigIssue[], tree: Record<string, unknown>): ConfigIssue[] {
+  const keys = Object.keys(tree);
+  const rank = ({ path }: ConfigIssue) => keys.indexOf(path.split(/[.[]/)[0]);
+  return issues.map((issue, i) => ({ issue, i })).sort((a, b) => rank(a.issue) - rank(b.issue) || a.i - b.i).map(({ issue }) => issue);
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path.map((key, i) => typeof key === "number" ? `[${key}]` : `${i ? "." : ""}${String(key)}`).join("");
+}
+
+/** Message for the few zod issues whose schema has no message of its own. */
+function fallbackMessage(issue: z.core.$ZodRawIssue): string {
+  if (issue.code === "invalid_type" && issue.input === undefined) return "is required";
+  if (issue.code === "invalid_type") return `must be ${issue.expected} (got ${describeValue(issue.input)})`;
+  return `is invalid (got ${describeValue(issue.input)})`;
+}

@@ -1,0 +1,109 @@
+/**
+ * Routes about the router itself: model listing, running/status views,
+ * unload, and log history/streams.
+ */
+import { Hono } from "hono";
+import { resolveModelId } from "../config/load.ts";
+import { ModelswapError } from "../errors.ts";
+import type { AppContext } from "./app.ts";
+
+/** The admin and listing routes. */
+export function adminRoutes(ctx: AppContext): Hono {
+  const app = new Hono();
+
+  const listModels = () => {
+    const router = ctx.router();
+    const config = router.config;
+    const created = Math.floor(Date.now() / 1000);
+    const data: Record<string, unknown>[] = [];
+    for (const [id, model] of Object.entries(config.models)) {
+      if (model.unlisted) continue;
+      const state = router.upstream(id)?.state ?? "stopped";
+      const record = (recordId: string, type: string) => ({
+        id: recordId,
+        object: "model",
+        created,
+        owned_by: "modelswap",
+        ...(model.name ? { name: model.name } : {}),
+        ...(model.description ? { description: model.description } : {}),
+        metadata: model.metadata,
+        meta: { llamaswap: { ...model.metadata, type, ...(type === "alias" ? { modelID: id } : {}) } },
+        state,
+        status: { value: state === "stopped" || state === "failed" ? "unloaded" : "loaded" },
+      });
+      data.push(record(id, "model"));
+      if (config.includeAliasesInList) for (const alias of model.aliases) data.push(record(alias, "alias"));
+    }
+    data.sort((a, b) => String(a.id).localeCompare(String(b.id)));
+    return { object: "list", data };
+  };
+  app.get("/v1/models", (c) => c.json(listModels()));
+  app.get("/models", (c) => c.json(listModels()));
+
+  app.get("/running", (c) => {
+    const router = ctx.router();
+    const running = router.status().filter((s) => s.state !== "stopped").map((s) => {
+      const model = router.config.models[s.model];
+      return {
+        model: s.model,
+        state: s.state,
+        cmd: model.cmd,
+        proxy: model.proxy,
+        ttl: model.ttl,
+        name: model.name,
+        description: model.description,
+        pid: s.pid,
+        inFlight: s.inFlight,
+      };
+    });
+    return c.json({ running });
+  });
+
+  app.get("/api/status", (c) => c.json({ version: ctx.version, models: ctx.router().status() }));
+  app.get("/api/version", (c) => c.json({ version: ctx.version }));
+
+  const unloadAll = async () => {
+    await ctx.router().unload("all");
+  };
+  app.post("/api/models/unload", async (c) => {
+    await unloadAll();
+    return c.json({ msg: "ok" });
+  });
+  app.get("/unload", async (c) => {
+    await unloadAll();
+    return c.text("OK");
+  });
+  app.post("/api/models/unload/*", async (c) => {
+    const name = decodeURIComponent(c.req.path.slice("/api/models/unload/".length));
+    const id = resolveModelId(ctx.router().config, name);
+    if (!id) throw new ModelswapError(404, "model_not_found", `model "${name}" is not configured; GET /v1/models lists the available models`, { model: name });
+    await ctx.router().unload([id]);
+    return c.text("OK");
+  });
+
+  app.get("/", (c) => c.redirect("/ui", 302));
+  app.get("/logs", (c) => {
+    if (/text\/html/.test(c.req.header("accept") ?? "")) return c.redirect("/ui/", 302);
+    return c.text(ctx.logs.combined.history());
+  });
+  app.get("/logs/stream/*", (c) => logStream(ctx, c.req.path.slice("/logs/stream/".length), c.req.raw));
+  app.get("/logs/stream", (c) => logStream(ctx, "", c.req.raw));
+  return app;
+}
+
+function logStream(ctx: AppContext, source: string, request: Request): Response {
+  const name = decodeURIComponent(source);
+  let buffer;
+  if (name === "") buffer = ctx.logs.combined;
+  else if (name === "proxy") buffer = ctx.logs.proxy;
+  else if (name === "upstream") buffer = ctx.logs.upstream;
+  else {
+    const id = resolveModelId(ctx.router().config, name);
+    if (!id) throw new ModelswapError(400, "invalid_logger", `no log named "${name}": use 'proxy', 'upstream' or a model's id`);
+    buffer = ctx.logs.model(id);
+  }
+  const history = !new URL(request.url).searchParams.has("no-history");
+  return new Response(buffer.stream({ history }), {
+    headers: { "content-type": "text/plain; charset=utf-8", "x-accel-buffering": "no", "cache-control": "no-cache" },
+  });
+}

@@ -1,0 +1,128 @@
+/**
+ * The HTTP surface: OpenAI (and llama-server, Anthropic) routes that are
+ * dispatched by model, the `/upstream` passthrough, and the admin routes.
+ * Everything stateful lives in the router; this file only maps HTTP to it.
+ */
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { resolveModelId } from "../config/load.ts";
+import { ModelswapError } from "../errors.ts";
+import type { LogHub } from "../logger.ts";
+import type { Lease, Router } from "../router.ts";
+import { adminRoutes } from "./admin.ts";
+import { requireApiKey } from "./auth.ts";
+import { errorResponse, type ErrorFlavor } from "./errors.ts";
+import { LoadingProgress, loadingResponse } from "./loading.ts";
+import { bodyBytes, readModelRequest } from "./model.ts";
+import { forward } from "./proxy.ts";
+import { upstreamRoutes } from "./upstream-route.ts";
+
+/** Routes whose POST body names the model (JSON or multipart). */
+export const MODEL_ROUTES = [
+  "/v1/chat/completions",
+  "/v1/completions",
+  "/v1/embeddings",
+  "/v1/responses",
+  "/v1/rerank",
+  "/v1/reranking",
+  "/v1/audio/speech",
+  "/v1/audio/transcriptions",
+  "/v1/images/generations",
+  "/v1/images/edits",
+  "/v1/messages",
+  "/v1/messages/count_tokens",
+  "/completion",
+  "/completions",
+  "/infill",
+  "/rerank",
+  "/reranking",
+  "/tokenize",
+  "/detokenize",
+  "/apply-template",
+  "/embedding",
+  "/embeddings",
+];
+
+/** Routes whose `?model=` query names the model (GET). */
+export const QUERY_MODEL_ROUTES = ["/props", "/slots", "/v1/audio/voices"];
+
+/** What the app needs from the running server. */
+export interface AppContext {
+  /** The current router (replaced on config reload). */
+  router(): Router;
+  logs: LogHub;
+  version: string;
+}
+
+function flavorOf(path: string): ErrorFlavor {
+  return path.startsWith("/v1/messages") ? "anthropic" : "openai";
+}
+
+/** Builds the Hono application. */
+export function buildApp(ctx: AppContext): Hono {
+  const app = new Hono();
+  const config = () => ctx.router().config;
+
+  app.onError((error, c) => errorResponse(error, flavorOf(c.req.path)));
+  app.notFound((c) =>
+    errorResponse(new ModelswapError(404, "route_not_found", `no route for ${c.req.method} ${c.req.path}; see the README for the supported endpoints`))
+  );
+  app.use("*", (c, next) => {
+    const origins = config().cors.origins;
+    return cors({ origin: origins.includes("*") ? "*" : origins, maxAge: 86400 })(c, next);
+  });
+  app.get("/health", (c) => c.text("OK"));
+  app.use("*", requireApiKey(() => config().apiKeys));
+
+  const handleModelRoute = async (request: Request, upstreamPath: string): Promise<Response> => {
+    const parsed = await readModelRequest(request);
+    if (!parsed.model) {
+      throw new ModelswapError(400, "model_required", 'request names no model: set "model" in the JSON body (or the form field / ?model= query)');
+    }
+    const id = resolveModelId(config(), parsed.model);
+    if (!id) {
+      throw new ModelswapError(404, "model_not_found", `model "${parsed.model}" is not configured; GET /v1/models lists the available models`, { model: parsed.model });
+    }
+    const model = config().models[id];
+    const router = ctx.router();
+    const progress = new LoadingProgress();
+    const ticket = router.request(id, request.signal, progress.update);
+    const send = (lease: Lease) =>
+      forward({
+        lease,
+        method: request.method,
+        path: upstreamPath,
+        headers: request.headers,
+        body: bodyBytes(parsed.body, model.useModelName || undefined),
+        signal: request.signal,
+        stallTimeoutMs: model.stallTimeout * 1000,
+      });
+    if (ticket.mustWait && parsed.stream && model.sendLoadingState && upstreamPath.startsWith("/v1/chat/completions")) {
+      return loadingResponse({
+        model: id,
+        lease: ticket.lease,
+        progress,
+        state: () => router.upstream(id)?.state ?? "stopped",
+        forward: send,
+        signal: request.signal,
+      });
+    }
+    return send(await ticket.lease);
+  };
+
+  for (const path of MODEL_ROUTES) {
+    app.post(path, (c) => handleModelRoute(c.req.raw, path + new URL(c.req.url).search));
+    if (path.startsWith("/v1/")) {
+      // llama-swap's versionless aliases: /v/chat/completions reaches the upstream as /chat/completions
+      const short = path.slice(3);
+      app.post(`/v${short}`, (c) => handleModelRoute(c.req.raw, short));
+    }
+  }
+  for (const path of QUERY_MODEL_ROUTES) {
+    app.get(path, (c) => handleModelRoute(c.req.raw, path + new URL(c.req.url).search));
+  }
+
+  app.route("/", upstreamRoutes(ctx));
+  app.route("/", adminRoutes(ctx));
+  return app;
+}

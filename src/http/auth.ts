@@ -1,0 +1,54 @@
+/**
+ * API-key protection for every route but `/health`: the key may come as
+ * `Authorization: Bearer`, `Authorization: Basic` (the password part, so a
+ * browser prompt works for the UI) or `x-api-key`. Keys are compared in
+ * constant time.
+ */
+import type { MiddlewareHandler } from "hono";
+import { ModelswapError } from "../errors.ts";
+import { errorResponse } from "./errors.ts";
+
+const encoder = new TextEncoder();
+
+/** Compare two strings without leaking where they differ through timing. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
+/** The API key a request carries, if any. */
+export function presentedKey(headers: Headers): string | null {
+  const auth = headers.get("authorization") ?? "";
+  const bearer = /^Bearer\s+(.+)$/i.exec(auth);
+  if (bearer) return bearer[1].trim();
+  const basic = /^Basic\s+(.+)$/i.exec(auth);
+  if (basic) {
+    try {
+      const decoded = atob(basic[1].trim());
+      return decoded.slice(decoded.indexOf(":") + 1);
+    } catch {
+      return null;
+    }
+  }
+  return headers.get("x-api-key");
+}
+
+/** Middleware: 401 unless the request carries one of `keys()` (no keys = open). */
+export function requireApiKey(keys: () => string[]): MiddlewareHandler {
+  return async (c, next) => {
+    const allowed = keys();
+    if (allowed.length === 0 || c.req.method === "OPTIONS") return next();
+    const key = presentedKey(c.req.raw.headers);
+    let ok = false;
+    for (const candidate of allowed) ok = (key !== null && constantTimeEqual(key, candidate)) || ok;
+    if (ok) return next();
+    const flavor = c.req.path.startsWith("/v1/messages") ? "anthropic" : "openai";
+    return errorResponse(
+      new ModelswapError(401, "invalid_api_key", "missing or invalid API key: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'"),
+      flavor,
+    );
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * The router's log sources and its own leveled logger. Sources follow
+ * llama-swap: `proxy` (the router), `upstream` (every model's output), one
+ * buffer per model, and `combined`, which is what stdout and `/logs` show
+ * according to `logToStdout`.
+ */
+import { LogBuffer } from "./upstream/logs.ts";
+
+/** Severity of a router log line. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** Which sources reach stdout and `/logs`. */
+export type LogToStdout = "proxy" | "upstream" | "both" | "none";
+
+const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** Every log buffer of one router instance. */
+export class LogHub {
+  readonly combined: LogBuffer;
+  readonly proxy: LogBuffer;
+  readonly upstream: LogBuffer;
+  readonly #models = new Map<string, LogBuffer>();
+  readonly #capacity: number;
+
+  /**
+   * @param mode which sources are mirrored into `combined`
+   * @param out where `combined` is written (stdout), or null for silence
+   */
+  constructor(mode: LogToStdout, out: ((text: string) => void) | null, capacityBytes = 100 * 1024) {
+    this.#capacity = capacityBytes;
+    this.combined = new LogBuffer(capacityBytes);
+    if (out) this.combined.subscribe(out);
+    const toCombined = (on: boolean) => (on ? [this.combined] : []);
+    this.proxy = new LogBuffer(capacityBytes, toCombined(mode === "proxy" || mode === "both"));
+    this.upstream = new LogBuffer(capacityBytes, toCombined(mode === "upstream" || mode === "both"));
+  }
+
+  /** The buffer of one model's upstream output (created on first use, kept across restarts). */
+  model(id: string): LogBuffer {
+    let buffer = this.#models.get(id);
+    if (!buffer) {
+      buffer = new LogBuffer(this.#capacity, [this.upstream]);
+      this.#models.set(id, buffer);
+    }
+    return buffer;
+  }
+
+  /** A model's buffer if it has one. */
+  findModel(id: string): LogBuffer | undefined {
+    return this.#models.get(id);
+  }
+}
+
+/** Leveled line logger writing into a {@link LogBuffer}. */
+export class Logger {
+  #level: LogLevel;
+  readonly #buffer: LogBuffer;
+
+  constructor(buffer: LogBuffer, level: LogLevel = "info") {
+    this.#buffer = buffer;
+    this.#level = level;
+  }
+
+  /** Change the threshold (config reload, `--log-level`). */
+  setLevel(level: LogLevel): void {
+    this.#level = level;
+  }
+
+  /** True when lines of this level are written (to skip building costly messages). */
+  enabled(level: LogLevel): boolean {
+    return RANK[level] >= RANK[this.#level];
+  }
+
+  debug(message: string): void {
+    this.#write("debug", message);
+  }
+  info(message: string): void {
+    this.#write("info", message);
+  }
+  warn(message: string): void {
+    this.#write("warn", message);
+  }
+  error(message: string): void {
+    this.#write("error", message);
+  }
+
+  #write(level: LogLevel, message: string): void {
+    if (!this.enabled(level)) return;
+    const time = new Date().toISOString().slice(11, 23);
+    this.#buffer.write(`${time} ${level.toUpperCase().padEnd(5)} ${message}\n`);
+  }
+}

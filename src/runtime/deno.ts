@@ -1,0 +1,270 @@
+/**
+ * The {@link Runtime} on Deno: `Deno.Command` for processes, `Deno.serve`
+ * for HTTP. Only `detect.ts` imports this file, and only when running on Deno.
+ */
+import { fileURLToPath } from "node:url";
+import type {
+  ChildProcess,
+  ExitStatus,
+  HttpServer,
+  Runtime,
+  ServeOptions,
+  Signal,
+  SpawnOptions,
+} from "./runtime.ts";
+import { isProcessAlive } from "./procfs.ts";
+
+// The slice of Deno's API used here, typed locally so that the Bun-typed
+// TypeScript check (tsconfig.json) accepts this file too.
+type Stdio = "piped" | "inherit" | "null";
+interface DenoChild {
+  readonly pid: number;
+  readonly status: Promise<{ code: number; signal: string | null }>;
+  readonly stdin: WritableStream<Uint8Array>;
+  readonly stdout: ReadableStream<Uint8Array>;
+  readonly stderr: ReadableStream<Uint8Array>;
+  kill(signal?: string): void;
+  unref(): void;
+}
+interface DenoServer {
+  readonly addr: { hostname: string; port: number };
+  shutdown(): Promise<void>;
+}
+interface DenoApi {
+  readonly args: string[];
+  readonly pid: number;
+  readonly mainModule: string;
+  readonly build: { standalone?: boolean };
+  readonly env: { get(name: string): string | undefined; toObject(): Record<string, string> };
+  execPath(): string;
+  exit(code: number): never;
+  kill(pid: number, signal: string): void;
+  Command: new (
+    program: string,
+    options: {
+      args: string[];
+      env?: Record<string, string>;
+      cwd?: string;
+      detached: boolean;
+      stdin: Stdio;
+      stdout: Stdio;
+      stderr: Stdio;
+    },
+  ) => { spawn(): DenoChild };
+  serve(
+    options: {
+      hostname: string;
+      port: number;
+      onListen(): void;
+      onError(error: unknown): Response;
+    },
+    handler: (
+      request: Request,
+      info: { remoteAddr: { hostname?: string } },
+    ) => Response | Promise<Response>,
+  ): DenoServer;
+  addSignalListener(signal: string, handler: () => void): void;
+  removeSignalListener(signal: string, handler: () => void): void;
+  readTextFile(path: string): Promise<string>;
+  writeTextFile(path: string, text: string, options?: { append?: boolean }): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  remove(path: string): Promise<void>;
+  mkdir(path: string, options: { recursive: boolean }): Promise<void>;
+  stat(path: string): Promise<{ size: number; mtime: Date | null }>;
+  readDir(path: string): AsyncIterable<{ name: string }>;
+  errors: { NotFound: new () => Error };
+}
+
+const deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
+
+const OUTPUT = { pipe: "piped", inherit: "inherit", null: "null" } as const;
+
+/** Call a kill that may hit a process that is already gone. */
+function quietly(kill: () => void): void {
+  try {
+    kill();
+  } catch {
+    // ESRCH (gone) or EPERM: nothing left for us to signal.
+  }
+}
+
+function spawn(options: SpawnOptions): ChildProcess {
+  const output = OUTPUT[options.output ?? "pipe"];
+  const stdinPiped = options.stdin === "pipe";
+  let child: DenoChild;
+  try {
+    child = new deno.Command(options.argv[0], {
+      args: options.argv.slice(1),
+      env: options.env,
+      cwd: options.cwd,
+      detached: options.newProcessGroup ?? false,
+      stdin: stdinPiped ? "piped" : "null",
+      stdout: output,
+      stderr: output,
+    }).spawn();
+  } catch (error) {
+    throw new Error(
+      `cannot start ${JSON.stringify(options.argv[0])}: ${(error as Error).message}; ` +
+        "check that the program exists and is executable",
+      { cause: error },
+    );
+  }
+  const exited: Promise<ExitStatus> = child.status.then((status) =>
+    status.signal === null ? { code: status.code, signal: null } : { code: null, signal: status.signal }
+  );
+  const writer = stdinPiped ? child.stdin.getWriter() : null;
+  const encoder = new TextEncoder();
+  return {
+    pid: child.pid,
+    exited,
+    stdout: output === "piped" ? child.stdout : null,
+    stderr: output === "piped" ? child.stderr : null,
+    stdin: writer && {
+      write: (text: string) => void writer.write(encoder.encode(text)).catch(() => {}),
+      close: () => void writer.close().catch(() => {}),
+    },
+    kill: (signal: Signal) => quietly(() => child.kill(signal)),
+    unref: () => child.unref(),
+  };
+}
+
+/**
+ * Relays a response body so that the server knows when it has been fully
+ * handed over (`onDone`), and so that a forced stop can end it: Deno's
+ * `shutdown()` waits for every open response, and an SSE stream may never end.
+ */
+function relayBody(
+  body: ReadableStream<Uint8Array>,
+  open: Set<() => void>,
+  onDone: () => void,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let end = () => {};
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      end = () => {
+        open.delete(end);
+        quietly(() => controller.close());
+        reader.cancel().catch(() => {});
+      };
+      open.add(end);
+    },
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          open.delete(end);
+          onDone();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        open.delete(end);
+        quietly(() => controller.error(error));
+      }
+    },
+    cancel(reason) {
+      open.delete(end);
+      return reader.cancel(reason);
+    },
+  });
+}
+
+async function serve(options: ServeOptions): Promise<HttpServer> {
+  const open = new Set<() => void>();
+  let server: DenoServer;
+  try {
+    server = deno.serve(
+      {
+        hostname: options.hostname,
+        port: options.port,
+        onListen: () => {},
+        onError: (error) => new Response(`internal error: ${(error as Error).message}`, { status: 500 }),
+      },
+      async (request, info) => {
+        const length = Number(request.headers.get("content-length") ?? 0);
+        if (options.maxRequestBodySize !== undefined && length > options.maxRequestBodySize) {
+          return new Response("request body too large", { status: 413 });
+        }
+        // Deno's legacy mode also aborts `request.signal` after a successful
+        // response; the handler gets a signal that aborts only when the client
+        // leaves before its response has been handed over, as on Bun.
+        const clientGone = new AbortController();
+        let delivered = false;
+        request.signal.addEventListener("abort", () => delivered || clientGone.abort(), { once: true });
+        const ours = new Request(request, { signal: clientGone.signal });
+        const response = await options.fetch(ours, { remoteAddress: info.remoteAddr.hostname ?? "" });
+        if (!response.body) {
+          delivered = true;
+          return response;
+        }
+        return new Response(relayBody(response.body, open, () => (delivered = true)), response);
+      },
+    );
+  } catch (error) {
+    throw new Error(
+      `cannot listen on ${options.hostname}:${options.port}: ${(error as Error).message}; ` +
+        "pick a free port or stop the program using it",
+      { cause: error },
+    );
+  }
+  return {
+    hostname: server.addr.hostname,
+    port: server.addr.port,
+    async stop(force?: boolean) {
+      const done = server.shutdown();
+      if (force) for (const end of [...open]) end();
+      await done;
+    },
+  };
+}
+
+function selfArgv(): string[] {
+  if (deno.build.standalone) return [deno.execPath()];
+  const main = deno.mainModule.startsWith("file:") ? fileURLToPath(deno.mainModule) : deno.mainModule;
+  return [deno.execPath(), "run", "-A", main];
+}
+
+/** The runtime for a process running on Deno (script or `deno compile` binary). */
+export const denoRuntime: Runtime = {
+  name: "deno",
+  pid: deno.pid,
+  args: deno.args,
+  selfArgv: selfArgv(),
+  spawn,
+  killGroup: (pgid, signal) => quietly(() => deno.kill(-pgid, signal)),
+  isAlive: isProcessAlive,
+  serve,
+  onSignal(signal, handler) {
+    deno.addSignalListener(signal, handler);
+    return () => quietly(() => deno.removeSignalListener(signal, handler));
+  },
+  env: (name) => deno.env.get(name),
+  envAll: () => deno.env.toObject(),
+  exit: (code) => deno.exit(code),
+  readTextFile: (path) => deno.readTextFile(path),
+  writeTextFile: (path, text) => deno.writeTextFile(path, text),
+  appendTextFile: (path, text) => deno.writeTextFile(path, text, { append: true }),
+  rename: (from, to) => deno.rename(from, to),
+  async remove(path) {
+    try {
+      await deno.remove(path);
+    } catch (error) {
+      if (!(error instanceof deno.errors.NotFound)) throw error;
+    }
+  },
+  mkdir: (path) => deno.mkdir(path, { recursive: true }),
+  async stat(path) {
+    try {
+      const info = await deno.stat(path);
+      return { size: info.size, mtimeMs: info.mtime?.getTime() ?? 0 };
+    } catch (error) {
+      if (error instanceof deno.errors.NotFound) return null;
+      throw error;
+    }
+  },
+  async readDir(path) {
+    const names: string[] = [];
+    for await (const entry of deno.readDir(path)) names.push(entry.name);
+    return names;
+  },
+};

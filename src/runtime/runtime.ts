@@ -1,0 +1,100 @@
+/**
+ * The one seam between modelswap and its JavaScript runtime. Everything
+ * outside `src/runtime/` is web-platform code that talks to the OS only
+ * through this interface, so the same sources run on Bun and on Deno.
+ */
+
+/** How a child process ended: exactly one of `code` / `signal` is set. */
+export interface ExitStatus {
+  code: number | null;
+  signal: string | null;
+}
+
+/** Options for {@link Runtime.spawn}. */
+export interface SpawnOptions {
+  /** Program and arguments; executed directly, never through a shell. */
+  argv: string[];
+  /** Variables added to (and overriding) the router's own environment. */
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Put the child in a new process group (its pgid equals its pid). */
+  newProcessGroup?: boolean;
+  /** "pipe": `ChildProcess.stdin` is writable; "null": /dev/null. Default "null". */
+  stdin?: "pipe" | "null";
+  /** "pipe": read via `stdout`/`stderr` streams; "inherit"; "null". Default "pipe". */
+  output?: "pipe" | "inherit" | "null";
+}
+
+/** A spawned OS process. */
+export interface ChildProcess {
+  readonly pid: number;
+  /** Resolves once the process has exited and been reaped. */
+  readonly exited: Promise<ExitStatus>;
+  readonly stdout: ReadableStream<Uint8Array> | null;
+  readonly stderr: ReadableStream<Uint8Array> | null;
+  /** Present when spawned with `stdin: "pipe"`. */
+  readonly stdin: { write(text: string): void; close(): void } | null;
+  /** Send a signal to the process itself. Never throws (a gone process is ignored). */
+  kill(signal: Signal): void;
+  /** Let the router exit even while this child runs (the child is not awaited). */
+  unref(): void;
+}
+
+export type Signal = "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP";
+
+/** What the HTTP server hands the fetch handler besides the request. */
+export interface ServeInfo {
+  remoteAddress: string;
+}
+
+/** A listening HTTP server. */
+export interface HttpServer {
+  readonly hostname: string;
+  readonly port: number;
+  /** Stop listening; with `force`, also close open connections. */
+  stop(force?: boolean): Promise<void>;
+}
+
+/** Options for {@link Runtime.serve}. */
+export interface ServeOptions {
+  hostname: string;
+  /** 0 picks a free port (read it back from `HttpServer.port`). */
+  port: number;
+  fetch: (request: Request, info: ServeInfo) => Response | Promise<Response>;
+  /** Largest request body accepted by the server layer, in bytes. */
+  maxRequestBodySize?: number;
+}
+
+/** The runtime abstraction: process spawning, HTTP serving, signals, files. */
+export interface Runtime {
+  readonly name: "bun" | "deno";
+  /** The router's own pid. */
+  readonly pid: number;
+  /** Command-line arguments after the program (and script) name. */
+  readonly args: string[];
+  /**
+   * The argv prefix that runs this same program again: the compiled binary
+   * alone, or the runtime plus its flags plus the entry script.
+   */
+  readonly selfArgv: string[];
+  spawn(options: SpawnOptions): ChildProcess;
+  /** Send a signal to a whole process group. Never throws. */
+  killGroup(pgid: number, signal: Signal): void;
+  /** True when a process with this pid exists (zombies count as gone). */
+  isAlive(pid: number): boolean;
+  serve(options: ServeOptions): Promise<HttpServer>;
+  /** Subscribe to an OS signal; returns an unsubscribe function. */
+  onSignal(signal: "SIGINT" | "SIGTERM" | "SIGHUP", handler: () => void): () => void;
+  env(name: string): string | undefined;
+  envAll(): Record<string, string>;
+  exit(code: number): never;
+  readTextFile(path: string): Promise<string>;
+  writeTextFile(path: string, text: string): Promise<void>;
+  appendTextFile(path: string, text: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  remove(path: string): Promise<void>;
+  mkdir(path: string): Promise<void>;
+  /** Size and modification time in ms, or null when the file does not exist. */
+  stat(path: string): Promise<{ size: number; mtimeMs: number } | null>;
+  readDir(path: string): Promise<string[]>;
+}

@@ -1,0 +1,612 @@
+/**
+ * The pure scheduler: admission, the wait queue, swaps and in-flight
+ * bookkeeping. It reacts to events (each carrying `now`) by calling Effects
+ * synchronously; it owns no timers, does no I/O and never awaits, so a test
+ * drives it with a fake clock and fake effects.
+ *
+ * It follows llama-swap's FIFO scheduler (decision tree, collation of queued
+ * requests into one swap per model, priority queue) and adds a starvation
+ * timeout: once the oldest queued request has waited `starvationTimeoutMs`,
+ * the models its swap would stop take no new work until they drain, then the
+ * swap runs. No request then waits longer than the timeout plus the longest
+ * in-flight request it must outwait plus the swap.
+ */
+import { ModelswapError } from "../errors.ts";
+import type { Effects, Planner, RequestId, SwapPlan } from "./effects.ts";
+
+/** Per-model and global knobs the scheduler reads (from the config). */
+export interface SchedulerSettings {
+  /** Is this a configured local model id (aliases already resolved by the caller)? */
+  isKnown(model: string): boolean;
+  /** concurrencyLimit: queued + starting + serving requests admitted per model. */
+  limitFor(model: string): number;
+  /** Higher is served earlier among queued requests; FIFO among equals. Default 0. */
+  priorityFor(model: string): number;
+  /** ms; 0 disables the starvation timeout. Default config value 30 s. */
+  starvationTimeoutMs: number;
+  /** Global cap on queued requests (default 1000); full → 503 with Retry-After. */
+  maxQueue: number;
+}
+
+/** Outcome of admission, decided synchronously. */
+export type Admission = { ok: true } | { ok: false; error: ModelswapError };
+
+/** Advisory view of the scheduler's state (status API, tests). Zero counters are omitted. */
+export interface SchedulerSnapshot {
+  /** Queued requests in service order. */
+  queued: Array<{ id: RequestId; model: string; since: number; position: number }>;
+  /** Granted requests not yet finished, per model. */
+  inFlight: Record<string, number>;
+  /** Admitted requests not yet finished (queued, waiting on a swap or in flight), per model. */
+  reserved: Record<string, number>;
+  /** Swaps in progress. */
+  swaps: Array<{ id: number; target: string; evict: string[]; waiters: number }>;
+  /** The starved request whose swap is being cleared (`holding`: models taking no new work), if any. */
+  starving: { id: RequestId; model: string; holding: string[] } | null;
+}
+
+type Stage = "queued" | "waiting" | "granted";
+
+interface Admitted {
+  id: RequestId;
+  model: string;
+  since: number;
+  priority: number;
+  stage: Stage;
+  /** Last position reported through `queuePosition` (0 = none yet). */
+  position: number;
+  swap: Swap | null;
+}
+
+interface Swap {
+  plan: SwapPlan;
+  waiters: Admitted[];
+}
+
+/** The starved request and the running models its swap would stop. */
+interface Fence {
+  request: Admitted;
+  evict: ReadonlySet<string>;
+}
+
+type Decision =
+  | { kind: "join"; swap: Swap }
+  | { kind: "grant" }
+  | { kind: "start"; evict: string[] }
+  | { kind: "wait"; why: string };
+
+const list = (models: Iterable<string>): string => `[${[...models].join(", ")}]`;
+
+function increment(counter: Map<string, number>, model: string, by: number): number {
+  const value = (counter.get(model) ?? 0) + by;
+  if (value === 0) counter.delete(model);
+  else counter.set(model, value);
+  return value;
+}
+
+/** The scheduler state machine. One instance per router; every method is synchronous. */
+export class Scheduler {
+  #planner: Planner;
+  #settings: SchedulerSettings;
+  readonly #effects: Effects;
+
+  readonly #requests = new Map<RequestId, Admitted>();
+  #queue: Admitted[] = [];
+  readonly #swaps = new Map<number, Swap>();
+  readonly #swapFor = new Map<string, Swap>();
+  readonly #inFlight = new Map<string, number>();
+  readonly #reserved = new Map<string, number>();
+  #fence: Fence | null = null;
+  #nextSwapId = 1;
+  #closed = false;
+  #timerAt: number | null = null;
+  #draining = false;
+  #drainAgain = false;
+
+  // Per-event memo of the running set and planner answers; reset whenever it may be stale.
+  #runningBase: string[] | null = null;
+  #running: string[] | null = null;
+  readonly #evictions = new Map<string, string[]>();
+  readonly #fenceEvicts = new Map<string, boolean>();
+
+  /** `planner` decides evictions, `effects` acts on the world, `settings` come from the config. */
+  constructor(planner: Planner, effects: Effects, settings: SchedulerSettings) {
+    this.#planner = planner;
+    this.#effects = effects;
+    this.#settings = settings;
+  }
+
+  /**
+   * Admits a request for `model` or refuses it (404 unknown, 429 concurrency
+   * limit, 503 queue full or shutting down), then serves, joins, starts a swap
+   * or queues it. A grant or start may happen before this returns.
+   */
+  request(id: RequestId, model: string, now: number): Admission {
+    if (this.#requests.has(id)) throw new Error(`scheduler: request id ${id} was admitted twice`);
+    if (this.#closed) return { ok: false, error: shuttingDown(model) };
+    if (!this.#settings.isKnown(model)) {
+      return {
+        ok: false,
+        error: new ModelswapError(
+          404,
+          "model_not_found",
+          `model "${model}" not found: it is not a configured local model; check the name against GET /v1/models`,
+          { model },
+        ),
+      };
+    }
+    this.#catchUp(now);
+    const limit = this.#settings.limitFor(model);
+    if ((this.#reserved.get(model) ?? 0) >= limit) {
+      return {
+        ok: false,
+        error: new ModelswapError(
+          429,
+          "concurrency_limit",
+          `model "${model}" already has ${limit} requests queued, loading or in flight (its concurrencyLimit); ` +
+            `retry shortly or raise concurrencyLimit for it`,
+          { model },
+          1,
+        ),
+      };
+    }
+    this.#forgetView();
+    const decision = this.#decide(model, this.#fence);
+    if (decision.kind === "wait" && this.#queue.length >= this.#settings.maxQueue) {
+      return {
+        ok: false,
+        error: new ModelswapError(
+          503,
+          "queue_full",
+          `the request queue is full (${this.#queue.length} requests waiting), so "${model}" cannot be queued; ` +
+            `retry shortly or raise maxQueue`,
+          { model },
+          1,
+        ),
+      };
+    }
+    const request: Admitted = {
+      id,
+      model,
+      since: now,
+      priority: this.#settings.priorityFor(model),
+      stage: "queued",
+      position: 0,
+      swap: null,
+    };
+    this.#requests.set(id, request);
+    increment(this.#reserved, model, 1);
+    this.#apply(request, decision);
+    // Requests already queued for this model ride on the swap it just started.
+    if (decision.kind === "start" && this.#queue.some((queued) => queued.model === model)) this.#drain(now);
+    this.#settle();
+    return { ok: true };
+  }
+
+  /**
+   * The client left. A queued or waiting request is dropped and its
+   * reservation released; a swap it started keeps running. No-op for unknown
+   * ids and for granted requests (those end with serveDone).
+   */
+  cancel(id: RequestId, now: number): void {
+    this.#catchUp(now);
+    const request = this.#requests.get(id);
+    if (!request || request.stage === "granted") return;
+    const wasStarving = this.#fence?.request === request;
+    this.#drop(request);
+    this.#release(request);
+    if (wasStarving) this.#drain(now);
+    this.#settle();
+  }
+
+  /** A swap finished: grant its waiters (or forward its error to them), then drain the queue. */
+  swapDone(swapId: number, error: ModelswapError | null, now: number): void {
+    const swap = this.#swaps.get(swapId);
+    if (swap) {
+      this.#forget(swap);
+      for (const waiter of swap.waiters) {
+        if (waiter.stage !== "waiting") continue;
+        waiter.swap = null;
+        if (error) {
+          this.#release(waiter);
+          this.#effects.fail(waiter.id, error);
+        } else {
+          this.#grant(waiter);
+        }
+      }
+    }
+    this.#drain(now);
+    this.#settle();
+  }
+
+  /** A granted request finished (any outcome); when its model goes idle the queue drains. Idempotent. */
+  serveDone(id: RequestId, now: number): void {
+    this.#catchUp(now);
+    const request = this.#requests.get(id);
+    if (!request || request.stage !== "granted") return;
+    this.#release(request);
+    if (increment(this.#inFlight, request.model, -1) === 0) this.#drain(now);
+    this.#settle();
+  }
+
+  /**
+   * Fails waiting and queued requests for these models (503 model_unloaded),
+   * forgets their swaps, stops the models, then drains. "all" = every running
+   * model and every swap target. Requests in flight are not waited for.
+   */
+  unload(models: string[] | "all", now: number): void {
+    if (this.#closed) return;
+    this.#catchUp(now);
+    this.#forgetView();
+    const targets = [...new Set(models === "all" ? this.#currentRunning() : models)];
+    const unloaded = new Set(targets);
+    for (const swap of [...this.#swaps.values()]) {
+      if (!unloaded.has(swap.plan.target)) continue;
+      this.#forget(swap);
+      for (const waiter of swap.waiters) {
+        if (waiter.stage !== "waiting") continue;
+        this.#release(waiter);
+        this.#effects.fail(waiter.id, modelUnloaded(waiter.model));
+      }
+    }
+    for (const request of this.#queue.filter((queued) => unloaded.has(queued.model))) {
+      this.#drop(request);
+      this.#release(request);
+      this.#effects.fail(request.id, modelUnloaded(request.model));
+    }
+    if (targets.length > 0) this.#effects.stopModels(targets);
+    this.#drain(now);
+    this.#settle();
+  }
+
+  /**
+   * TTL expiry: stops `model` only when nothing is in flight, waiting or
+   * queued for it and no swap targets it. Returns whether it was stopped.
+   */
+  idle(model: string, now: number): boolean {
+    this.#catchUp(now);
+    if (this.#closed || (this.#reserved.get(model) ?? 0) > 0 || this.#swapFor.has(model)) return false;
+    this.#effects.stopModels([model]);
+    this.#settle();
+    return true;
+  }
+
+  /** The timer armed through `Effects.setTimer` fired. */
+  tick(now: number): void {
+    this.#drain(now);
+    this.#settle();
+  }
+
+  /** Something outside changed (a process exited or crashed): re-drain the queue. */
+  poke(now: number): void {
+    this.#drain(now);
+    this.#settle();
+  }
+
+  /** Fails every waiting and queued request (503 shutting_down); later requests are refused. */
+  shutdown(_now: number): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const pending = [
+      ...[...this.#swaps.values()].flatMap((swap) => swap.waiters.filter((waiter) => waiter.stage === "waiting")),
+      ...this.#queue,
+    ];
+    this.#swaps.clear();
+    this.#swapFor.clear();
+    this.#queue = [];
+    this.#fence = null;
+    for (const request of pending) {
+      this.#release(request);
+      this.#effects.fail(request.id, shuttingDown(request.model));
+    }
+    this.#settle();
+  }
+
+  /**
+   * Hot reload: new planner and settings. The queue, swaps and counters are
+   * kept; queued requests for models no longer configured fail with 404 and
+   * the queue is re-ordered by the new priorities.
+   */
+  reconfigure(planner: Planner, settings: SchedulerSettings, now: number): void {
+    this.#planner = planner;
+    this.#settings = settings;
+    if (this.#closed) return;
+    for (const request of this.#queue.filter((queued) => !settings.isKnown(queued.model))) {
+      this.#drop(request);
+      this.#release(request);
+      this.#effects.fail(
+        request.id,
+        new ModelswapError(
+          404,
+          "model_not_found",
+          `model "${request.model}" was removed from the config while this request waited; use a configured model`,
+          { model: request.model },
+        ),
+      );
+    }
+    for (const request of this.#queue) request.priority = settings.priorityFor(request.model);
+    this.#queue.sort((a, b) => b.priority - a.priority); // stable: arrival order among equals
+    this.#drain(now);
+    this.#settle();
+  }
+
+  /** Advisory snapshot for the status API and tests. */
+  snapshot(): SchedulerSnapshot {
+    return {
+      queued: this.#queue.map((request, i) => ({
+        id: request.id,
+        model: request.model,
+        since: request.since,
+        position: i + 1,
+      })),
+      inFlight: Object.fromEntries(this.#inFlight),
+      reserved: Object.fromEntries(this.#reserved),
+      swaps: [...this.#swaps.values()].map((swap) => ({
+        id: swap.plan.id,
+        target: swap.plan.target,
+        evict: [...swap.plan.evict],
+        waiters: swap.waiters.filter((waiter) => waiter.stage === "waiting").length,
+      })),
+      starving: this.#fence
+        ? { id: this.#fence.request.id, model: this.#fence.request.model, holding: [...this.#fence.evict] }
+        : null,
+    };
+  }
+
+  // ---- decision tree (reference §4.2) ----
+
+  #decide(model: string, fence: Fence | null): Decision {
+    const held = fence !== null && fence.request.model !== model && fence.evict.has(model);
+    const swap = this.#swapFor.get(model);
+    if (swap) {
+      return held ? { kind: "wait", why: heldBy(fence!, model) } : { kind: "join", swap };
+    }
+    if (held) return { kind: "wait", why: heldBy(fence!, model) };
+
+    const evict = this.#evictionFor(model);
+    const evictedBy = [...this.#swaps.values()].find((active) => active.plan.evict.includes(model));
+    if (evict.length === 0 && !evictedBy && this.#effects.modelState(model) === "ready") return { kind: "grant" };
+
+    for (const active of this.#swaps.values()) {
+      const { target, evict: theirs } = active.plan;
+      if (evict.includes(target) || theirs.includes(model) || evict.some((m) => theirs.includes(m))) {
+        return { kind: "wait", why: `swap ${active.plan.id} to "${target}" (stopping ${list(theirs)}) is in progress` };
+      }
+    }
+    const busy = evict.find((victim) => (this.#inFlight.get(victim) ?? 0) > 0);
+    if (busy !== undefined) {
+      return { kind: "wait", why: `"${busy}" must stop first and has ${this.#inFlight.get(busy)} requests in flight` };
+    }
+    if (fence !== null && fence.request.model !== model) {
+      if (evict.some((victim) => fence.evict.has(victim)) || this.#fenceWouldEvict(fence, model)) {
+        return { kind: "wait", why: `it would delay starved request ${fence.request.id} for "${fence.request.model}"` };
+      }
+    }
+    return { kind: "start", evict };
+  }
+
+  /** Would the starved request's swap have to stop `model` if `model` were running? */
+  #fenceWouldEvict(fence: Fence, model: string): boolean {
+    let evicts = this.#fenceEvicts.get(model);
+    if (evicts === undefined) {
+      const running = [...new Set([...this.#currentRunning(), model])].sort();
+      evicts = this.#planner.evictionFor(fence.request.model, running).includes(model);
+      this.#fenceEvicts.set(model, evicts);
+    }
+    return evicts;
+  }
+
+  #apply(request: Admitted, decision: Decision): void {
+    switch (decision.kind) {
+      case "join":
+        this.#wait(request, decision.swap);
+        break;
+      case "grant":
+        this.#grant(request);
+        break;
+      case "start":
+        this.#startSwap(request, decision.evict);
+        break;
+      case "wait":
+        this.#enqueue(request, decision.why);
+        break;
+    }
+  }
+
+  #startSwap(request: Admitted, evict: string[]): void {
+    const running = this.#currentRunning();
+    const plan: SwapPlan = {
+      id: this.#nextSwapId++,
+      target: request.model,
+      evict,
+      reason: this.#planner.explain(request.model, running),
+    };
+    const swap: Swap = { plan, waiters: [] };
+    this.#swaps.set(plan.id, swap);
+    this.#swapFor.set(plan.target, swap);
+    this.#forgetView();
+    this.#wait(request, swap);
+    this.#effects.debug?.(`swap ${plan.id}: start "${plan.target}" evicting ${list(evict)} for request ${request.id}`);
+    this.#effects.startSwap(plan);
+  }
+
+  #wait(request: Admitted, swap: Swap): void {
+    request.stage = "waiting";
+    request.swap = swap;
+    swap.waiters.push(request);
+  }
+
+  #grant(request: Admitted): void {
+    request.stage = "granted";
+    increment(this.#inFlight, request.model, 1);
+    if (!this.#effects.grant(request.id, request.model)) {
+      // The client is gone: nothing is in flight for it and its reservation ends here.
+      if (request.stage === "granted" && this.#requests.get(request.id) === request) {
+        increment(this.#inFlight, request.model, -1);
+        this.#release(request);
+      }
+    }
+  }
+
+  #enqueue(request: Admitted, why: string): void {
+    request.stage = "queued";
+    let at = this.#queue.findIndex((queued) => queued.priority < request.priority);
+    if (at < 0) at = this.#queue.length;
+    this.#queue.splice(at, 0, request);
+    this.#effects.debug?.(`request ${request.id} for "${request.model}" queued at ${at + 1}: ${why}`);
+  }
+
+  /** Removes a queued or waiting request from where it waits (not from the books). */
+  #drop(request: Admitted): void {
+    if (request.stage === "queued") {
+      this.#queue.splice(this.#queue.indexOf(request), 1);
+      if (this.#fence?.request === request) this.#fence = null;
+    } else if (request.stage === "waiting" && request.swap) {
+      const waiters = request.swap.waiters;
+      waiters.splice(waiters.indexOf(request), 1);
+      request.swap = null;
+    }
+  }
+
+  /** Ends a request's reservation; the only place `reserved` goes down. */
+  #release(request: Admitted): void {
+    if (this.#requests.get(request.id) !== request) return;
+    this.#requests.delete(request.id);
+    increment(this.#reserved, request.model, -1);
+  }
+
+  #forget(swap: Swap): void {
+    this.#swaps.delete(swap.plan.id);
+    if (this.#swapFor.get(swap.plan.target) === swap) this.#swapFor.delete(swap.plan.target);
+    this.#forgetView();
+  }
+
+  // ---- queue draining and starvation ----
+
+  /** Re-runs the decision tree for every queued request in order; re-entrant calls run another pass. */
+  #drain(now: number): void {
+    if (this.#closed) return;
+    if (this.#draining) {
+      this.#drainAgain = true;
+      return;
+    }
+    this.#draining = true;
+    try {
+      do {
+        this.#drainAgain = false;
+        this.#pass(now);
+      } while (this.#drainAgain);
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  #pass(now: number): void {
+    this.#forgetView();
+    this.#fence = this.#findFence(now);
+    for (const request of [...this.#queue]) {
+      if (request.stage !== "queued" || this.#requests.get(request.id) !== request) continue;
+      const decision = this.#decide(request.model, this.#fence);
+      if (decision.kind === "wait") continue;
+      const wasStarving = this.#fence?.request === request;
+      this.#drop(request);
+      this.#apply(request, decision);
+      // The next oldest starved request (if any) gets its turn in a fresh pass.
+      if (wasStarving) this.#drainAgain = true;
+    }
+  }
+
+  /** The oldest request queued for at least the starvation timeout, and what its swap would stop. */
+  #findFence(now: number): Fence | null {
+    const timeout = this.#settings.starvationTimeoutMs;
+    if (timeout <= 0) return null;
+    let oldest: Admitted | null = null;
+    for (const request of this.#queue) {
+      if (now - request.since >= timeout && (oldest === null || request.since < oldest.since)) oldest = request;
+    }
+    if (oldest === null) return null;
+    const evict = this.#swapFor.has(oldest.model) ? [] : this.#evictionFor(oldest.model);
+    if (this.#fence?.request !== oldest) {
+      this.#effects.debug?.(
+        `request ${oldest.id} for "${oldest.model}" has waited ${now - oldest.since} ms: ` +
+          `holding new work for ${list(evict)} until its swap can start`,
+      );
+    }
+    return { request: oldest, evict: new Set(evict) };
+  }
+
+  /** Handles a starvation deadline that passed before its timer fired. */
+  #catchUp(now: number): void {
+    if (this.#timerAt !== null && now >= this.#timerAt) this.#drain(now);
+  }
+
+  /** End of every event: report queue positions and arm the starvation timer. */
+  #settle(): void {
+    const report = this.#effects.queuePosition?.bind(this.#effects);
+    this.#queue.forEach((request, i) => {
+      if (request.position !== i + 1) {
+        request.position = i + 1;
+        report?.(request.id, i + 1);
+      }
+    });
+    const timeout = this.#settings.starvationTimeoutMs;
+    let at: number | null = null;
+    if (!this.#closed && timeout > 0 && this.#fence === null && this.#queue.length > 0) {
+      at = Math.min(...this.#queue.map((request) => request.since)) + timeout;
+    }
+    if (at !== this.#timerAt) {
+      this.#timerAt = at;
+      this.#effects.setTimer(at);
+    }
+  }
+
+  // ---- running set and planner memo ----
+
+  #forgetView(): void {
+    this.#runningBase = null;
+    this.#running = null;
+    this.#evictions.clear();
+    this.#fenceEvicts.clear();
+  }
+
+  /** Non-stopped models plus targets of active swaps, sorted (what the planner sees). */
+  #currentRunning(): string[] {
+    if (this.#running === null) {
+      this.#runningBase ??= this.#effects.runningModels();
+      this.#running = [...new Set([...this.#runningBase, ...this.#swapFor.keys()])].sort();
+    }
+    return this.#running;
+  }
+
+  #evictionFor(model: string): string[] {
+    let evict = this.#evictions.get(model);
+    if (evict === undefined) {
+      evict = this.#planner.evictionFor(model, this.#currentRunning());
+      this.#evictions.set(model, evict);
+    }
+    return evict;
+  }
+}
+
+function heldBy(fence: Fence, model: string): string {
+  return `"${model}" takes no new work until starved request ${fence.request.id} for "${fence.request.model}" has swapped`;
+}
+
+function modelUnloaded(model: string): ModelswapError {
+  return new ModelswapError(
+    503,
+    "model_unloaded",
+    `model "${model}" was unloaded before this request was served; send the request again to load it`,
+    { model },
+    1,
+  );
+}
+
+function shuttingDown(model: string): ModelswapError {
+  return new ModelswapError(
+    503,
+    "shutting_down",
+    `modelswap is shutting down, so the request for "${model}" was not served; retry against the new instance`,
+    { model },
+  );
+}

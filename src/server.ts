@@ -1,0 +1,157 @@
+/**
+ * One running modelswap: logs, watchdog, router and HTTP server wired
+ * together, with graceful shutdown. `main.ts` builds it from the command
+ * line; tests can build it in-process.
+ */
+import type { ListenAddress } from "./cli.ts";
+import { ConfigError, type LoadResult } from "./config/load.ts";
+import type { Config } from "./config/schema.ts";
+import { buildApp } from "./http/app.ts";
+import { type LogLevel, LogHub, Logger } from "./logger.ts";
+import { Router } from "./router.ts";
+import type { HttpServer, Runtime } from "./runtime/runtime.ts";
+import { Watchdog } from "./upstream/watchdog.ts";
+import { VERSION } from "./version.ts";
+
+/** Options for {@link ModelswapServer.start}. */
+export interface ServerOptions {
+  runtime: Runtime;
+  config: Config;
+  listen: ListenAddress;
+  /** Overrides `config.logLevel` (from `--log-level`). */
+  logLevel?: LogLevel | null;
+  /** Where combined log output goes (stdout), or null. */
+  out: ((text: string) => void) | null;
+  /** Config warnings to log at startup. */
+  warnings?: string[];
+  /** Reads and validates the config file again (SIGHUP, `--watch-config`). */
+  reloadConfig?: () => Promise<LoadResult>;
+}
+
+/** How long in-flight requests may run on after a shutdown signal. */
+const DRAIN_MS = 10_000;
+
+/** A serving modelswap instance. */
+export class ModelswapServer {
+  readonly logs: LogHub;
+  readonly log: Logger;
+  #router: Router;
+  readonly #http: HttpServer;
+  readonly #watchdog: Watchdog;
+  readonly #runtime: Runtime;
+  #shuttingDown: Promise<void> | null = null;
+  #reloadConfig: (() => Promise<LoadResult>) | null = null;
+  #reloading: Promise<boolean> | null = null;
+
+  private constructor(runtime: Runtime, logs: LogHub, log: Logger, router: Router, http: HttpServer, watchdog: Watchdog) {
+    this.#runtime = runtime;
+    this.logs = logs;
+    this.log = log;
+    this.#router = router;
+    this.#http = http;
+    this.#watchdog = watchdog;
+  }
+
+  /** Start serving; resolves once the port is bound and preloads were started. */
+  static async start(options: ServerOptions): Promise<ModelswapServer> {
+    const { runtime, config } = options;
+    const logs = new LogHub(config.logToStdout, options.out);
+    const log = new Logger(logs.proxy, options.logLevel ?? config.logLevel);
+    for (const warning of options.warnings ?? []) log.warn(`config: ${warning}`);
+    const watchdog = Watchdog.start(runtime);
+    const router = new Router(config, { runtime, logs, log, groups: watchdog });
+    let server!: ModelswapServer;
+    const app = buildApp({ router: () => server.#router, logs, version: VERSION });
+    const http = await runtime.serve({
+      hostname: options.listen.hostname,
+      port: options.listen.port,
+      maxRequestBodySize: config.maxBodyBytes,
+      fetch: (request) => app.fetch(request),
+    });
+    server = new ModelswapServer(runtime, logs, log, router, http, watchdog);
+    server.#reloadConfig = options.reloadConfig ?? null;
+    const models = Object.keys(config.models).length;
+    log.info(`modelswap ${VERSION} (${runtime.name}) listening on http://${formatHost(http.hostname)}:${http.port} with ${models} model${models === 1 ? "" : "s"}`);
+    if (http.hostname !== "127.0.0.1" && http.hostname !== "localhost" && http.hostname !== "::1") {
+      log.warn(`listening on ${http.hostname}: reachable by other hosts${config.apiKeys.length ? "" : " and no apiKeys are set"}`);
+    }
+    for (const model of config.hooks.onStartup.preload) {
+      router.load(model).then(
+        () => log.info(`preload: ${model} ready`),
+        (error) => log.warn(`preload: ${model} failed: ${error instanceof Error ? error.message.split("\n")[0] : error}`),
+      );
+    }
+    return server;
+  }
+
+  /** The router currently serving. */
+  get router(): Router {
+    return this.#router;
+  }
+
+  /** Base URL, e.g. `http://127.0.0.1:8080`. */
+  get url(): string {
+    return `http://${formatHost(this.#http.hostname)}:${this.#http.port}`;
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, let in-flight requests finish for a
+   * bounded time, stop every upstream and wait until each is reaped.
+   */
+  shutdown(): Promise<void> {
+    this.#shuttingDown ??= this.#shutdown();
+    return this.#shuttingDown;
+  }
+
+  /**
+   * Reload the config file. An invalid file is reported and the running
+   * config stays; a valid one is applied without touching unchanged models.
+   * Overlapping reloads share one run.
+   */
+  reload(): Promise<boolean> {
+    this.#reloading ??= this.#reload().finally(() => (this.#reloading = null));
+    return this.#reloading;
+  }
+
+  async #reload(): Promise<boolean> {
+    if (!this.#reloadConfig || this.#shuttingDown) return false;
+    let result: LoadResult;
+    try {
+      result = await this.#reloadConfig();
+    } catch (error) {
+      const detail = error instanceof ConfigError
+        ? error.issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")
+        : String(error instanceof Error ? error.message : error);
+      this.log.error(`config reload failed; the running config stays in effect:\n${detail}`);
+      return false;
+    }
+    for (const warning of result.warnings) this.log.warn(`config: ${warning}`);
+    const { added, changed, removed } = this.#router.reconfigure(result.config);
+    this.log.setLevel(result.config.logLevel);
+    const list = (label: string, ids: string[]) => (ids.length ? ` ${label}: ${ids.join(", ")};` : "");
+    this.log.info(`config reloaded;${list("added", added)}${list("changed", changed)}${list("removed", removed)}${added.length + changed.length + removed.length ? "" : " no model changed"}`);
+    return true;
+  }
+
+  /** Second Ctrl-C: kill every upstream group now. */
+  kill(): void {
+    this.#router.kill();
+  }
+
+  async #shutdown(): Promise<void> {
+    this.log.info("shutting down: no new requests; waiting for in-flight ones");
+    void this.#http.stop(false);
+    const deadline = Date.now() + DRAIN_MS;
+    while (Date.now() < deadline && this.#router.status().some((s) => s.inFlight > 0)) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await this.#router.shutdown();
+    this.#watchdog.close();
+    await this.#http.stop(true);
+    this.log.info("shutdown complete: every upstream stopped");
+  }
+}
+
+function formatHost(hostname: string): string {
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
