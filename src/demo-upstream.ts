@@ -370,8 +370,7 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
       object: "list",
       model: options.model,
       data: [{ id: options.model, object: "model", created: now(), owned_by: "demo-upstream", meta: {} }],
-    })
-  );
+    }));
 
   app.post("/v1/chat/completions", async (c) => {
     const body = await completionBody(c);
@@ -390,8 +389,11 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
         const chunk = (choices: unknown[], extra: Json = {}) =>
           sse({ choices, ...base, object: "chat.completion.chunk", ...extra });
         send(chunk([{ finish_reason: null, index: 0, delta: { role: "assistant", content: null } }]));
-        const n = await emitTokens(gen, signal, (token) =>
-          send(chunk([{ finish_reason: null, index: 0, delta: { content: token } }])));
+        const n = await emitTokens(
+          gen,
+          signal,
+          (token) => send(chunk([{ finish_reason: null, index: 0, delta: { content: token } }])),
+        );
         if (signal.aborted) return;
         send(chunk([{ finish_reason: gen.finishReason, index: 0, delta: {} }], { timings: timings(gen, started, n) }));
         if (includeUsage) send(chunk([], { usage: usage(n) }));
@@ -400,7 +402,11 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
     }
     if (!(await generateQuietly(c.req.raw, gen))) return clientGone();
     return c.json({
-      choices: [{ finish_reason: gen.finishReason, index: 0, message: { role: "assistant", content: gen.tokens.join("") } }],
+      choices: [{
+        finish_reason: gen.finishReason,
+        index: 0,
+        message: { role: "assistant", content: gen.tokens.join("") },
+      }],
       ...base,
       object: "chat.completion",
       usage: usage(gen.tokens.length),
@@ -424,8 +430,11 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
       return stream(c.req.raw, "text/event-stream", async (send, signal) => {
         const chunk = (choices: unknown[], extra: Json = {}) =>
           sse({ choices, ...base, object: "text_completion", ...extra });
-        const n = await emitTokens(gen, signal, (token) =>
-          send(chunk([{ text: token, index: 0, logprobs: null, finish_reason: null }])));
+        const n = await emitTokens(
+          gen,
+          signal,
+          (token) => send(chunk([{ text: token, index: 0, logprobs: null, finish_reason: null }])),
+        );
         if (signal.aborted) return;
         send(chunk([{ text: "", index: 0, logprobs: null, finish_reason: gen.finishReason }], {
           timings: timings(gen, started, n),
@@ -460,7 +469,11 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
     });
     if (body.stream === true) {
       return stream(c.req.raw, "text/event-stream", async (send, signal) => {
-        const n = await emitTokens(gen, signal, (token) => send(sse({ content: token, stop: false, model: gen.model })));
+        const n = await emitTokens(
+          gen,
+          signal,
+          (token) => send(sse({ content: token, stop: false, model: gen.model })),
+        );
         if (!signal.aborted) send(sse(final(n, "")));
       });
     }
@@ -487,14 +500,25 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
       return stream(c.req.raw, "text/event-stream", async (send, signal) => {
         const event = (type: string, data: Json) => send(sse({ type, ...data }, type));
         event("message_start", {
-          message: { ...message, content: [], stop_reason: null, usage: { input_tokens: gen.promptTokens, output_tokens: 0 } },
+          message: {
+            ...message,
+            content: [],
+            stop_reason: null,
+            usage: { input_tokens: gen.promptTokens, output_tokens: 0 },
+          },
         });
         event("content_block_start", { index: 0, content_block: { type: "text", text: "" } });
-        const n = await emitTokens(gen, signal, (token) =>
-          event("content_block_delta", { index: 0, delta: { type: "text_delta", text: token } }));
+        const n = await emitTokens(
+          gen,
+          signal,
+          (token) => event("content_block_delta", { index: 0, delta: { type: "text_delta", text: token } }),
+        );
         if (signal.aborted) return;
         event("content_block_stop", { index: 0 });
-        event("message_delta", { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: n } });
+        event("message_delta", {
+          delta: { stop_reason: stopReason, stop_sequence: null },
+          usage: { output_tokens: n },
+        });
         event("message_stop", {});
       });
     }
@@ -510,7 +534,10 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
   app.post("/v1/messages/count_tokens", async (c) => {
     const body = await readJson(c.req.raw);
     if (body instanceof Response) return body;
-    return c.json({ input_tokens: countPromptTokens([body.system, body.messages]), model: body.model ?? options.model });
+    return c.json({
+      input_tokens: countPromptTokens([body.system, body.messages]),
+      model: body.model ?? options.model,
+    });
   });
 
   app.post("/v1/responses", async (c) => {
@@ -523,15 +550,13 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
       created_at: now(),
       model: gen.model,
       status,
-      output: text === ""
-        ? []
-        : [{
-          type: "message",
-          id: id("msg"),
-          status,
-          role: "assistant",
-          content: [{ type: "output_text", text, annotations: [] }],
-        }],
+      output: text === "" ? [] : [{
+        type: "message",
+        id: id("msg"),
+        status,
+        role: "assistant",
+        content: [{ type: "output_text", text, annotations: [] }],
+      }],
       usage: { input_tokens: gen.promptTokens, output_tokens: n, total_tokens: gen.promptTokens + n },
     });
     if (body.stream === true) {
@@ -540,8 +565,12 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
         let text = "";
         const n = await emitTokens(gen, signal, (token) => {
           text += token;
-          send(sse({ type: "response.output_text.delta", output_index: 0, content_index: 0, delta: token },
-            "response.output_text.delta"));
+          send(
+            sse(
+              { type: "response.output_text.delta", output_index: 0, content_index: 0, delta: token },
+              "response.output_text.delta",
+            ),
+          );
         });
         if (signal.aborted) return;
         send(sse({ type: "response.completed", response: response("completed", text, n) }, "response.completed"));
@@ -557,7 +586,7 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
     if (body instanceof Response) return body;
     const input = body.input ?? body.content;
     const inputs = Array.isArray(input) && !input.every((x) => typeof x === "number") ? input : [input];
-    if (input === undefined || inputs.length === 0) return errorResponse(400, "\"input\" is required");
+    if (input === undefined || inputs.length === 0) return errorResponse(400, '"input" is required');
     const texts = inputs.map((x) => (typeof x === "string" ? x : JSON.stringify(x)));
     const tokens = countPromptTokens(texts);
     return c.json({
@@ -601,7 +630,7 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
       return errorResponse(400, `expected a multipart/form-data body with a "file" field: ${(error as Error).message}`);
     }
     const file = form.get("file");
-    if (!(file instanceof Blob)) return errorResponse(400, "multipart field \"file\" is required");
+    if (!(file instanceof Blob)) return errorResponse(400, 'multipart field "file" is required');
     const model = form.get("model");
     return c.json({ text: options.reply, model: typeof model === "string" ? model : options.model, bytes: file.size });
   });
@@ -633,17 +662,23 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
       chat_template: "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}",
       build_info: "b0-demo",
       default_generation_settings: { n_ctx: 2048, params: { n_predict: -1 } },
-    })
-  );
+    }));
 
-  app.get("/slots", (c) =>
-    c.json(Array.from({ length: 4 }, (_, slot) => ({ id: slot, n_ctx: 2048, is_processing: false, model: options.model })))
+  app.get(
+    "/slots",
+    (c) =>
+      c.json(
+        Array.from({ length: 4 }, (_, slot) => ({ id: slot, n_ctx: 2048, is_processing: false, model: options.model })),
+      ),
   );
 
   app.post("/tokenize", async (c) => {
     const body = await readJson(c.req.raw);
     if (body instanceof Response) return body;
-    return c.json({ tokens: [...new TextEncoder().encode(String(body.content ?? ""))], model: body.model ?? options.model });
+    return c.json({
+      tokens: [...new TextEncoder().encode(String(body.content ?? ""))],
+      model: body.model ?? options.model,
+    });
   });
 
   app.post("/detokenize", async (c) => {
@@ -682,7 +717,9 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
     });
   });
 
-  app.notFound((c) => errorResponse(404, `demo-upstream has no endpoint ${c.req.method} ${c.req.path}`, "not_found_error"));
+  app.notFound((c) =>
+    errorResponse(404, `demo-upstream has no endpoint ${c.req.method} ${c.req.path}`, "not_found_error")
+  );
   app.onError((error) => errorResponse(500, `demo-upstream failed: ${error.message}`, "server_error"));
   return app;
 }

@@ -71,6 +71,11 @@ export class Logger {
     return RANK[level] >= RANK[this.#level];
   }
 
+  /** A line shown whatever the level (startup address, shutdown). */
+  notice(message: string): void {
+    this.#write("info", message, true);
+  }
+
   debug(message: string): void {
     this.#write("debug", message);
   }
@@ -84,8 +89,8 @@ export class Logger {
     this.#write("error", message);
   }
 
-  #write(level: LogLevel, message: string): void {
-    if (!this.enabled(level)) return;
+  #write(level: LogLevel, message: string, always = false): void {
+    if (!always && !this.enabled(level)) return;
     const time = new Date().toISOString().slice(11, 23);
     this.#buffer.write(`${time} ${level.toUpperCase().padEnd(5)} ${message}\n`);
   }

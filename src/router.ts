@@ -6,6 +6,7 @@
 import type { Config } from "./config/schema.ts";
 import { ModelswapError } from "./errors.ts";
 import type { LogHub, Logger } from "./logger.ts";
+import { NO_OBSERVER, type Observer } from "./observer.ts";
 import type { Runtime } from "./runtime/runtime.ts";
 import type { Effects, ModelState, Planner, RequestId, SwapPlan } from "./scheduler/effects.ts";
 import { buildPlanner } from "./scheduler/planners/build.ts";
@@ -57,8 +58,8 @@ export interface RouterDeps {
   logs: LogHub;
   log: Logger;
   groups?: GroupTracker;
-  /** Called on every model state change (events, UI). */
-  onModelState?(model: string, from: ModelState, to: ModelState): void;
+  /** Metrics, events and activity (default: none). */
+  observer?: Observer;
 }
 
 /** Builds the upstream spec of one configured model. */
@@ -103,10 +104,12 @@ export class Router {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #nextId = 1;
   #closed = false;
+  readonly #observer: Observer;
 
   constructor(config: Config, deps: RouterDeps) {
     this.#config = config;
     this.#deps = deps;
+    this.#observer = deps.observer ?? NO_OBSERVER;
     for (const id of Object.keys(config.models)) this.#addUpstream(id);
     this.#planner = buildPlanner(config.routing, Object.keys(config.models), config.routing.pathPrefix);
     this.#scheduler = new Scheduler(this.#planner, this.#effects(), schedulerSettings(config));
@@ -137,6 +140,7 @@ export class Router {
         if (!this.#pending.has(id)) return;
         this.#pending.delete(id);
         this.#scheduler.cancel(id, Date.now());
+        this.#observer.loadChanged();
         reject(new ModelswapError(499, "client_closed", `client closed the request for model "${model}" while it waited`, { model }));
       };
       signal.addEventListener("abort", onAbort, { once: true });
@@ -157,6 +161,7 @@ export class Router {
       pending.detach();
       throw admission.error;
     }
+    this.#observer.loadChanged();
     if (signal.aborted && this.#pending.delete(id)) {
       this.#scheduler.cancel(id, Date.now());
       pending.detach();
@@ -249,13 +254,14 @@ export class Router {
   }
 
   #addUpstream(id: string): void {
-    const { runtime, logs, log, groups, onModelState } = this.#deps;
+    const { runtime, logs, log, groups } = this.#deps;
     const upstream = new Upstream(upstreamSpec(this.#config, id), runtime, logs.model(id), {
       groups,
       log: (level, message) => log[level](message),
+      onCrash: (model, reason) => this.#observer.crashed(model, reason),
       onState: (model, from, to) => {
         log.debug(`${model}: ${from} -> ${to}`);
-        onModelState?.(model, from, to);
+        this.#observer.modelState(model, from, to);
         if (to === "ready") this.#armTtl(model);
         if (to === "stopped") this.#scheduler.poke(Date.now());
       },
@@ -308,6 +314,7 @@ export class Router {
         if (released) return;
         released = true;
         this.#scheduler.serveDone(id, Date.now());
+        this.#observer.loadChanged();
         if (this.#scheduler.snapshot().inFlight[model] ?? 0) return;
         if (this.#restartWhenIdle.has(model)) this.#restartIfIdle(model);
         else this.#armTtl(model);
@@ -321,6 +328,7 @@ export class Router {
     const started = Date.now();
     const evicting = plan.evict.length ? ` evicting ${plan.evict.join(", ")}` : "";
     log.info(`swap to ${plan.target}${evicting} (${plan.reason})`);
+    this.#observer.swapStarted(plan);
     let error: ModelswapError | null = null;
     try {
       await Promise.all(plan.evict.map((model) => this.#stopModel(model)));
@@ -332,7 +340,9 @@ export class Router {
         : new ModelswapError(502, "upstream_start_failed", `model "${plan.target}" failed to start: ${cause}`, { model: plan.target });
       log.warn(`swap to ${plan.target} failed after ${Date.now() - started} ms: ${error.message.split("\n")[0]}`);
     }
+    this.#observer.swapFinished(plan, Date.now() - started, error?.message ?? null);
     this.#scheduler.swapDone(plan.id, error, Date.now());
+    this.#observer.loadChanged();
   }
 
   #stopModel(model: string): Promise<void> {

@@ -8,6 +8,7 @@ import { ConfigError, type LoadResult } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
 import { buildApp } from "./http/app.ts";
 import { type LogLevel, LogHub, Logger } from "./logger.ts";
+import { NO_OBSERVER } from "./observer.ts";
 import { Router } from "./router.ts";
 import type { HttpServer, Runtime } from "./runtime/runtime.ts";
 import { Watchdog } from "./upstream/watchdog.ts";
@@ -59,9 +60,10 @@ export class ModelswapServer {
     const log = new Logger(logs.proxy, options.logLevel ?? config.logLevel);
     for (const warning of options.warnings ?? []) log.warn(`config: ${warning}`);
     const watchdog = Watchdog.start(runtime);
-    const router = new Router(config, { runtime, logs, log, groups: watchdog });
+    const observer = NO_OBSERVER;
+    const router = new Router(config, { runtime, logs, log, groups: watchdog, observer });
     let server!: ModelswapServer;
-    const app = buildApp({ router: () => server.#router, logs, version: VERSION });
+    const app = buildApp({ router: () => server.#router, logs, observer, version: VERSION });
     const http = await runtime.serve({
       hostname: options.listen.hostname,
       port: options.listen.port,
@@ -71,7 +73,7 @@ export class ModelswapServer {
     server = new ModelswapServer(runtime, logs, log, router, http, watchdog);
     server.#reloadConfig = options.reloadConfig ?? null;
     const models = Object.keys(config.models).length;
-    log.info(`modelswap ${VERSION} (${runtime.name}) listening on http://${formatHost(http.hostname)}:${http.port} with ${models} model${models === 1 ? "" : "s"}`);
+    log.notice(`modelswap ${VERSION} (${runtime.name}) listening on http://${formatHost(http.hostname)}:${http.port} with ${models} model${models === 1 ? "" : "s"}`);
     if (http.hostname !== "127.0.0.1" && http.hostname !== "localhost" && http.hostname !== "::1") {
       log.warn(`listening on ${http.hostname}: reachable by other hosts${config.apiKeys.length ? "" : " and no apiKeys are set"}`);
     }

@@ -7,7 +7,7 @@
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { buildPlanner, PlannerConfigError } from "../scheduler/planners/build.ts";
-import { expandEnvReferences } from "./env.ts";
+import { type EnvProblem, expandEnvReferences } from "./env.ts";
 import { expandConfigMacros } from "./macros.ts";
 import { checkReferences } from "./references.ts";
 import { type Config, configSchema, describeValue } from "./schema.ts";
@@ -53,29 +53,17 @@ const ORDERED_MAPS = [["macros"], ["models", "*", "macros"], ["matrix", "sets"],
 export function parseConfig(yamlText: string, options: LoadOptions): LoadResult {
   const source = options.source ?? "config";
   const { text, problems } = expandEnvReferences(yamlText, options.env);
-  const document = parseDocument(text, { merge: true });
-  if (document.errors.length > 0) {
-    // An unusable env value may be what broke the YAML, so it is listed first.
-    const envIssues = problems.map(({ name, line, reason }) => ({ path: `${source}:${line}`, message: `environment variable '${name}' ${reason}` }));
-    throw new ConfigError([...envIssues, ...document.errors.map((error) => {
-      const { line, col } = error.linePos?.[0] ?? { line: 1, col: 1 };
-      return { path: `${source}:${line}:${col}`, message: error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "") };
-    })]);
-  }
-  const root = toTree(document.toJS({ mapAsMap: true }), []);
-  if (root === undefined || root === null) {
-    throw new ConfigError([{ path: source, message: "is empty; define at least one model under models" }]);
-  }
-  if (typeof root !== "object" || Array.isArray(root) || root instanceof Map) {
-    throw new ConfigError([{ path: source, message: `must be a mapping of settings (got ${describeValue(root)})` }]);
-  }
-
+  const root = readYaml(text, source, problems);
   const issues: ConfigIssue[] = [];
   const envProblems = new Map(problems.map(({ name, reason }) => [name, reason]));
-  const { tree, ports } = expandConfigMacros(root as Record<string, unknown>, { selfArgv: options.selfArgv, envProblems }, issues);
+  const { tree, ports } = expandConfigMacros(root, { selfArgv: options.selfArgv, envProblems }, issues);
+  // References the field walk did not meet (in a key, or where they broke the structure) are reported
+  // by line, unless they sat on a `#` line of a block scalar: a cmd comment line, stripped before use.
+  const lines = yamlText.split("\n");
   for (const { name, line, reason } of problems) {
     const message = `environment variable '${name}' ${reason}`;
-    if (!issues.some((issue) => issue.message === message)) issues.push({ path: `${source}:${line}`, message });
+    if (lines[line - 1].trim().startsWith("#") || issues.some((issue) => issue.message === message)) continue;
+    issues.push({ path: `${source}:${line}`, message });
   }
   const warnings = unknownKeyWarnings(tree, configSchema);
 
@@ -98,6 +86,29 @@ export function parseConfig(yamlText: string, options: LoadOptions): LoadResult 
   }
   if (issues.length > 0) throw new ConfigError(inFileOrder(issues, tree));
   return { config, warnings };
+}
+
+/** YAML text → a mapping tree (see toTree); syntax errors, an empty file or a non-mapping throw. */
+function readYaml(text: string, source: string, envProblems: EnvProblem[]): Record<string, unknown> {
+  const document = parseDocument(text, { merge: true });
+  if (document.errors.length > 0) {
+    // An unusable env value may be what broke the YAML, so it is listed first.
+    throw new ConfigError([
+      ...envProblems.map(({ name, line, reason }) => ({ path: `${source}:${line}`, message: `environment variable '${name}' ${reason}` })),
+      ...document.errors.map((error) => {
+        const { line, col } = error.linePos?.[0] ?? { line: 1, col: 1 };
+        return { path: `${source}:${line}:${col}`, message: error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "") };
+      }),
+    ]);
+  }
+  const root = toTree(document.toJS({ mapAsMap: true }), []);
+  if (root === undefined || root === null) {
+    throw new ConfigError([{ path: source, message: "is empty; define at least one model under models" }]);
+  }
+  if (typeof root !== "object" || Array.isArray(root) || root instanceof Map) {
+    throw new ConfigError([{ path: source, message: `must be a mapping of settings (got ${describeValue(root)})` }]);
+  }
+  return root as Record<string, unknown>;
 }
 
 /** Reads and parses a config file. A file that cannot be read is a ConfigError too. */

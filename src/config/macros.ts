@@ -11,13 +11,13 @@ import type { ConfigIssue } from "./load.ts";
 import { describeValue } from "./schema.ts";
 
 /** A macro's value: YAML scalars only. */
-export type MacroValue = string | number | boolean;
+type MacroValue = string | number | boolean;
 
 /** Macros in declaration order (order matters, see {@link expandString}). */
-export type MacroList = Array<[name: string, value: MacroValue]>;
+type MacroList = Array<[name: string, value: MacroValue]>;
 
 /** Names modelswap provides itself; declaring them is an error. */
-export const RESERVED_MACROS: readonly string[] = ["PID", "PORT", "MODEL_ID", "SELF"];
+const RESERVED_MACROS: readonly string[] = ["PID", "PORT", "MODEL_ID", "SELF"];
 
 /** Port given to a model whose cmd uses `${PORT}` when `startPort` is absent or invalid. */
 const DEFAULT_START_PORT = 5800;
@@ -106,7 +106,7 @@ export function expandConfigMacros(
  * to the first (so a value may introduce references to earlier macros). A
  * string that is exactly one reference becomes the macro's typed value.
  */
-export function expandString(text: string, macros: MacroList): unknown {
+function expandString(text: string, macros: MacroList): unknown {
   let current: unknown = text;
   for (let i = macros.length - 1; i >= 0 && typeof current === "string"; i--) {
     const [name, value] = macros[i];
@@ -121,7 +121,7 @@ export function expandString(text: string, macros: MacroList): unknown {
  * Model scope: a model macro with a global's name replaces it in place (so
  * globals declared after it see the override); new names are appended.
  */
-export function mergeMacros(globals: MacroList, locals: MacroList): MacroList {
+function mergeMacros(globals: MacroList, locals: MacroList): MacroList {
   const merged: MacroList = globals.map(([name, value]) => [name, value]);
   for (const [name, value] of locals) {
     const at = merged.findIndex(([existing]) => existing === name);

@@ -38,9 +38,10 @@ function fromText(value: unknown): unknown {
   return value;
 }
 
-function integer({ min, max = Number.MAX_SAFE_INTEGER }: { min: number; max?: number }) {
-  const error = expected(max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`);
-  return z.preprocess(fromText, z.number({ error }).int({ error }).min(min, { error }).max(max, { error }));
+function integer({ min, max }: { min?: number; max?: number } = {}) {
+  const rule = min === undefined ? "an integer" : max === undefined ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+  const error = expected(rule);
+  return z.preprocess(fromText, z.int({ error }).min(min ?? Number.MIN_SAFE_INTEGER, { error }).max(max ?? Number.MAX_SAFE_INTEGER, { error }));
 }
 
 function flag() {
@@ -260,7 +261,7 @@ const routingSchema = section({
     settings: section({
       fifo: section({
         /** Model id or alias → priority; higher is served earlier among queued requests. */
-        priority: dict(integer({ min: Number.MIN_SAFE_INTEGER })).default({}),
+        priority: dict(integer()).default({}),
         /** Ours: seconds the oldest queued request may wait before busy models are drained for it; 0 disables. */
         starvationTimeout: integer({ min: 0 }).default(30),
         /** Ours: queued requests across all models before 503. */
@@ -283,7 +284,7 @@ export const configSchema = section({
   logTimeFormat: oneOf(LOG_TIME_FORMATS).default(""),
   logToStdout: oneOf(["proxy", "upstream", "both", "none"]).default("proxy"),
   /** Activity rows kept in memory; <= 0 = 1000. */
-  metricsMaxInMemory: integer({ min: Number.MIN_SAFE_INTEGER }).default(1000),
+  metricsMaxInMemory: integer().default(1000),
   /** Default idle seconds for models with ttl -1; 0 = never unload. */
   globalTTL: integer({ min: 0 }).default(0),
   /** Seconds between SIGTERM and SIGKILL for unloads; 0 = 10. */
@@ -304,7 +305,7 @@ export const configSchema = section({
     }).prefault({}),
   }).prefault({}),
   /** Ours: directory for per-model log files; null = no files. */
-  logDir: z.union([text(), z.null()]).default(null),
+  logDir: text().nullable().default(null),
   /** Ours: largest request body accepted, in bytes. */
   maxBodyBytes: integer({ min: 1 }).default(256 * 1024 * 1024),
   /** Ours: CORS allowed origins. */

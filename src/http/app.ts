@@ -8,10 +8,11 @@ import { cors } from "hono/cors";
 import { resolveModelId } from "../config/load.ts";
 import { ModelswapError } from "../errors.ts";
 import type { LogHub } from "../logger.ts";
+import type { Observer } from "../observer.ts";
 import type { Lease, Router } from "../router.ts";
 import { adminRoutes } from "./admin.ts";
 import { requireApiKey } from "./auth.ts";
-import { errorResponse, type ErrorFlavor } from "./errors.ts";
+import { asModelswapError, errorResponse, type ErrorFlavor } from "./errors.ts";
 import { LoadingProgress, loadingResponse } from "./loading.ts";
 import { bodyBytes, readModelRequest } from "./model.ts";
 import { forward } from "./proxy.ts";
@@ -51,6 +52,7 @@ export interface AppContext {
   /** The current router (replaced on config reload). */
   router(): Router;
   logs: LogHub;
+  observer: Observer;
   version: string;
 }
 
@@ -85,10 +87,18 @@ export function buildApp(ctx: AppContext): Hono {
     }
     const model = config().models[id];
     const router = ctx.router();
+    const observation = ctx.observer.request({ model: id, path: new URL(request.url).pathname, method: request.method, stream: parsed.stream });
     const progress = new LoadingProgress();
-    const ticket = router.request(id, request.signal, progress.update);
-    const send = (lease: Lease) =>
-      forward({
+    let ticket;
+    try {
+      ticket = router.request(id, request.signal, progress.update);
+    } catch (error) {
+      observation.end({ status: asModelswapError(error).status, bytes: 0, error: asModelswapError(error).message });
+      throw error;
+    }
+    const send = (lease: Lease) => {
+      observation.granted();
+      return forward({
         lease,
         method: request.method,
         path: upstreamPath,
@@ -96,18 +106,26 @@ export function buildApp(ctx: AppContext): Hono {
         body: bodyBytes(parsed.body, model.useModelName || undefined),
         signal: request.signal,
         stallTimeoutMs: model.stallTimeout * 1000,
+        tap: (chunk) => observation.chunk(chunk),
+        onDone: (outcome) => observation.end(outcome),
       });
+    };
+    const lease = ticket.lease.catch((error) => {
+      const err = asModelswapError(error);
+      observation.end({ status: err.status, bytes: 0, error: err.message });
+      throw err;
+    });
     if (ticket.mustWait && parsed.stream && model.sendLoadingState && upstreamPath.startsWith("/v1/chat/completions")) {
       return loadingResponse({
         model: id,
-        lease: ticket.lease,
+        lease,
         progress,
         state: () => router.upstream(id)?.state ?? "stopped",
         forward: send,
         signal: request.signal,
       });
     }
-    return send(await ticket.lease);
+    return send(await lease);
   };
 
   for (const path of MODEL_ROUTES) {

@@ -8,7 +8,7 @@ import { multipartField, replaceMultipartField } from "./multipart.ts";
 
 /** A request body as modelswap understood it. */
 export type ParsedBody =
-  | { kind: "json"; json: Record<string, unknown> }
+  | { kind: "json"; json: Record<string, unknown>; bytes: Uint8Array<ArrayBuffer> }
   | { kind: "multipart"; bytes: Uint8Array<ArrayBuffer>; boundary: string }
   | { kind: "raw"; bytes: Uint8Array<ArrayBuffer> | null };
 
@@ -57,14 +57,14 @@ export async function readModelRequest(request: Request): Promise<ModelRequest> 
   if (body.model !== undefined && typeof body.model !== "string") {
     throw new ModelswapError(400, "invalid_model", `"model" must be a string (got ${JSON.stringify(body.model)})`);
   }
-  return { model, stream: body.stream === true || queryStream, body: { kind: "json", json: body } };
+  return { model, stream: body.stream === true || queryStream, body: { kind: "json", json: body, bytes } };
 }
 
 /** The body bytes to forward, with `model` set to `model` when given. */
 export function bodyBytes(body: ParsedBody, model?: string): Uint8Array<ArrayBuffer> | null {
   switch (body.kind) {
     case "json":
-      return encoder.encode(JSON.stringify(model === undefined ? body.json : { ...body.json, model }));
+      return model === undefined ? body.bytes : encoder.encode(JSON.stringify({ ...body.json, model }));
     case "multipart":
       return model === undefined ? body.bytes : replaceMultipartField(body.bytes, body.boundary, "model", model);
     case "raw":

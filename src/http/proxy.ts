@@ -21,6 +21,8 @@ const HOP_BY_HOP = [
   "content-length",
   "accept-encoding",
 ];
+/** Complete answers up to this size are read at once instead of streamed. */
+const SMALL_BODY_BYTES = 256 * 1024;
 /** Credentials of the client are for modelswap, never for local upstreams. */
 const CLIENT_CREDENTIALS = ["authorization", "x-api-key", "cookie"];
 
@@ -101,6 +103,25 @@ export async function forward(options: ForwardOptions): Promise<Response> {
   if (!response.body) {
     finish({ status: response.status, bytes: 0 });
     return new Response(null, { status: response.status, headers });
+  }
+  const length = Number(response.headers.get("content-length") ?? NaN);
+  if (!isEventStream && length <= SMALL_BODY_BYTES) {
+    // A small complete answer (a JSON completion): read it at once, cheaper than streaming it.
+    const stall = options.stallTimeoutMs > 0 ? setTimeout(() => abort.abort(), options.stallTimeoutMs) : undefined;
+    try {
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      options.tap?.(bytes);
+      finish({ status: response.status, bytes: bytes.byteLength });
+      return new Response(bytes, { status: response.status, statusText: response.statusText, headers });
+    } catch (cause) {
+      const error = signal.aborted
+        ? new ModelswapError(499, "client_closed", "client closed the request")
+        : await upstreamFailure(lease, pid, cause, "while answering");
+      finish({ status: error.status, bytes: 0, error: error.message });
+      throw error;
+    } finally {
+      clearTimeout(stall);
+    }
   }
 
   const reader = response.body.getReader();

@@ -4,15 +4,7 @@
  */
 import { appendFile, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import process from "node:process";
-import type {
-  ChildProcess,
-  ExitStatus,
-  HttpServer,
-  Runtime,
-  ServeOptions,
-  Signal,
-  SpawnOptions,
-} from "./runtime.ts";
+import type { ChildProcess, ExitStatus, HttpServer, Runtime, ServeOptions, Signal, SpawnOptions } from "./runtime.ts";
 import { isProcessAlive } from "./procfs.ts";
 
 // The slice of Bun's API used here, typed locally so that Deno can
@@ -120,7 +112,7 @@ function spawn(options: SpawnOptions): ChildProcess {
   };
 }
 
-async function serve(options: ServeOptions): Promise<HttpServer> {
+function serve(options: ServeOptions): Promise<HttpServer> {
   let server: BunServer;
   try {
     server = bun.serve({
@@ -133,17 +125,19 @@ async function serve(options: ServeOptions): Promise<HttpServer> {
       error: (error) => new Response(`internal error: ${error.message}`, { status: 500 }),
     });
   } catch (error) {
-    throw new Error(
-      `cannot listen on ${options.hostname}:${options.port}: ${(error as Error).message}; ` +
-        "pick a free port or stop the program using it",
-      { cause: error },
+    return Promise.reject(
+      new Error(
+        `cannot listen on ${options.hostname}:${options.port}: ${(error as Error).message}; ` +
+          "pick a free port or stop the program using it",
+        { cause: error },
+      ),
     );
   }
-  return {
+  return Promise.resolve({
     hostname: server.hostname,
     port: server.port,
     stop: (force?: boolean) => server.stop(force ?? false),
-  };
+  });
 }
 
 function isBunCompiled(): boolean {
@@ -166,10 +160,11 @@ export const bunRuntime: Runtime = {
     return () => void process.off(signal, handler);
   },
   env: (name) => process.env[name],
-  envAll: () => Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined)) as Record<
-    string,
-    string
-  >,
+  envAll: () =>
+    Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined)) as Record<
+      string,
+      string
+    >,
   exit: (code) => process.exit(code),
   readTextFile: (path) => readFile(path, "utf8"),
   writeTextFile: (path, text) => writeFile(path, text),

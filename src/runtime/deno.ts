@@ -3,15 +3,7 @@
  * for HTTP. Only `detect.ts` imports this file, and only when running on Deno.
  */
 import { fileURLToPath } from "node:url";
-import type {
-  ChildProcess,
-  ExitStatus,
-  HttpServer,
-  Runtime,
-  ServeOptions,
-  Signal,
-  SpawnOptions,
-} from "./runtime.ts";
+import type { ChildProcess, ExitStatus, HttpServer, Runtime, ServeOptions, Signal, SpawnOptions } from "./runtime.ts";
 import { isProcessAlive } from "./procfs.ts";
 
 // The slice of Deno's API used here, typed locally so that the Bun-typed
@@ -169,7 +161,7 @@ function relayBody(
   });
 }
 
-async function serve(options: ServeOptions): Promise<HttpServer> {
+function serve(options: ServeOptions): Promise<HttpServer> {
   const open = new Set<() => void>();
   let server: DenoServer;
   try {
@@ -201,21 +193,23 @@ async function serve(options: ServeOptions): Promise<HttpServer> {
       },
     );
   } catch (error) {
-    throw new Error(
-      `cannot listen on ${options.hostname}:${options.port}: ${(error as Error).message}; ` +
-        "pick a free port or stop the program using it",
-      { cause: error },
+    return Promise.reject(
+      new Error(
+        `cannot listen on ${options.hostname}:${options.port}: ${(error as Error).message}; ` +
+          "pick a free port or stop the program using it",
+        { cause: error },
+      ),
     );
   }
-  return {
+  return Promise.resolve({
     hostname: server.addr.hostname,
     port: server.addr.port,
     async stop(force?: boolean) {
       const done = server.shutdown();
-      if (force) for (const end of [...open]) end();
+      if (force) { for (const end of [...open]) end(); }
       await done;
     },
-  };
+  });
 }
 
 function selfArgv(): string[] {

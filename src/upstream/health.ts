@@ -19,8 +19,10 @@ export async function probeHealth(url: string, timeoutMs: number): Promise<boole
 export type HealthWait = "healthy" | "timeout" | "aborted";
 
 /**
- * Poll `url` until it answers 200. The interval starts at 10 ms and backs off
- * to 100 ms, so a swap adds little on top of the upstream's own start time.
+ * Poll `url` until it answers 200. The interval starts at 10 ms and grows
+ * slowly with the time already spent (to at most 100 ms), so a swap adds
+ * only a few ms on top of the upstream's own start time, and a model that
+ * takes minutes to load is not polled hot.
  * Returns early when `signal` aborts (process exited, stop requested).
  */
 export async function waitHealthy(
@@ -28,14 +30,14 @@ export async function waitHealthy(
   deadline: number,
   signal: AbortSignal,
 ): Promise<HealthWait> {
-  let interval = 10;
+  const started = Date.now();
   while (!signal.aborted) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) return "timeout";
     if (await probeHealth(url, Math.min(2000, Math.max(50, remaining)))) return "healthy";
     if (signal.aborted) break;
+    const interval = Math.min(100, 10 + (Date.now() - started) / 50);
     await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), signal);
-    interval = Math.min(100, interval * 2);
   }
   return "aborted";
 }

@@ -50,6 +50,17 @@ models:
     assert.equal(config.models.m.cmd, "server --port 5800");
   });
 
+  it("ignores references on comment lines of a multi-line cmd", () => {
+    const { config } = load(`
+models:
+  m:
+    cmd: |
+      server --port \${PORT}
+      # --api-key \${env.NOT_SET}
+`);
+    assert.equal(config.models.m.cmd, "server --port 5800");
+  });
+
   it("rejects values containing a newline or carriage return", () => {
     const issues = issuesOf(`models: { m: { cmd: "server \${env.A} \${env.B} --port \${PORT}" } }`, {
       env: { A: "one\ntwo", B: "x\ry" },

@@ -246,6 +246,12 @@ models:
     assert.equal(config.models.fixed.proxy, "http://127.0.0.1:9999");
   });
 
+  it("starts from a startPort written as text", () => {
+    const { config } = load(`startPort: "7000"\nmodels: { m: { cmd: "x --port \${PORT}" } }`);
+    assert.equal(config.startPort, 7000);
+    assert.equal(config.models.m.port, 7000);
+  });
+
   it("refuses a fixed-port cmd without a proxy, saying what to add", () => {
     assertIssue(
       issuesOf(`models: { m: { cmd: "svr --port 9999" } }`),

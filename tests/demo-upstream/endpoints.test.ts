@@ -46,12 +46,14 @@ describe(`demo upstream endpoints (${runtime.name})`, () => {
   });
 
   it("streams a chat completion as llama-server does: role, one chunk per word, finish with timings, usage, [DONE]", async () => {
-    const events = await sseEvents(await post("/v1/chat/completions", {
-      model: "renamed",
-      messages: [{ role: "user", content: "say something" }],
-      stream: true,
-      stream_options: { include_usage: true },
-    }));
+    const events = await sseEvents(
+      await post("/v1/chat/completions", {
+        model: "renamed",
+        messages: [{ role: "user", content: "say something" }],
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    );
     assert.equal(events.at(-1)!.data, "[DONE]");
     const chunks = events.slice(0, -1).map((e) => JSON.parse(e.data));
     assert.ok(chunks.every((c) => c.object === "chat.completion.chunk" && c.model === "renamed"));
@@ -113,12 +115,14 @@ describe(`demo upstream endpoints (${runtime.name})`, () => {
   });
 
   it("streams Anthropic messages with the Anthropic event sequence", async () => {
-    const events = await sseEvents(await post("/v1/messages", {
-      model: "claude-ish",
-      max_tokens: 3,
-      messages: [{ role: "user", content: "hi" }],
-      stream: true,
-    }));
+    const events = await sseEvents(
+      await post("/v1/messages", {
+        model: "claude-ish",
+        max_tokens: 3,
+        messages: [{ role: "user", content: "hi" }],
+        stream: true,
+      }),
+    );
     assert.deepEqual(events.map((e) => e.event), [
       "message_start",
       "content_block_start",

@@ -45,7 +45,7 @@ describe(`demo upstream fault injection (${runtime.name})`, () => {
   });
 
   it("answers /health 503 loading until --startup-ms has passed, then 200", async () => {
-    const d = await demo(["--startup-ms", "500"]);
+    const d = await demo(["--startup-ms", "1000"]);
     const early = await fetch(`${d.url}/health`);
     assert.equal(early.status, 503);
     assert.deepEqual(await early.json(), { status: "loading" });

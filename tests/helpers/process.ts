@@ -80,7 +80,10 @@ export class Output {
   /** Resolve with the first match of `pattern`; reject if the stream ends or `timeoutMs` passes first. */
   match(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => finish(new Error(`no ${pattern} in output within ${timeoutMs} ms:\n${this.text}`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new Error(`no ${pattern} in output within ${timeoutMs} ms:\n${this.text}`)),
+        timeoutMs,
+      );
       const finish = (error: Error | null, match?: RegExpMatchArray) => {
         clearTimeout(timer);
         this.#waiters.delete(check);

@@ -8,11 +8,18 @@ import { freePort, runtime, scriptArgv, startProcess, testsPath } from "./proces
 
 const watchdog = Watchdog.start(runtime);
 const port = await freePort();
-const upstream = startProcess([...scriptArgv(testsPath("helpers/demo-entry.ts")), "--port", String(port), ...runtime.args]);
+const upstream = startProcess([
+  ...scriptArgv(testsPath("helpers/demo-entry.ts")),
+  "--port",
+  String(port),
+  ...runtime.args,
+]);
 watchdog.track(upstream.proc.pid);
 await upstream.stdout.match(/demo-upstream pid=/);
 const grandchild = runtime.args.includes("--spawn-grandchild")
   ? Number((await upstream.stdout.match(/grandchild pid (\d+)/))[1])
   : 0;
-console.log(`router pid=${runtime.pid} watchdog=${watchdog.pid} upstream=${upstream.proc.pid} grandchild=${grandchild}`);
+console.log(
+  `router pid=${runtime.pid} watchdog=${watchdog.pid} upstream=${upstream.proc.pid} grandchild=${grandchild}`,
+);
 setInterval(() => {}, 1 << 30);

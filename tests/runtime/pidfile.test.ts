@@ -42,7 +42,14 @@ describe(`spawn records (${runtime.name})`, () => {
   });
 
   it("writes a record atomically and removes it", async () => {
-    const record = { routerPid: 11, routerStart: "5", pid: 22, pgid: 22, start: "6", argv: ["llama-server", "--port", "1"] };
+    const record = {
+      routerPid: 11,
+      routerStart: "5",
+      pid: 22,
+      pgid: 22,
+      start: "6",
+      argv: ["llama-server", "--port", "1"],
+    };
     const path = await recordSpawn(dir, record, runtime);
     assert.deepEqual(JSON.parse(await runtime.readTextFile(path)), record);
     assert.deepEqual((await runtime.readDir(dir)).filter((n) => n.includes("11-22")), ["11-22.json"]);

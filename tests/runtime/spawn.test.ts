@@ -93,8 +93,9 @@ describe(`runtime.isAlive (${runtime.name})`, () => {
   });
 
   it("counts a zombie (exited, never reaped) as gone", async () => {
-    // The shell starts a short child, then becomes `sleep`, which never reaps it.
-    const started = startProcess(["sh", "-c", "true & echo $!; exec sleep 600"]);
+    // The shell starts a short child, then becomes `sleep 600`, which never reaps it
+    // (the child outlives the exec, so the shell cannot reap it first).
+    const started = startProcess(["sh", "-c", "sleep 0.1 & echo $!; exec sleep 600"]);
     try {
       const zombie = Number((await started.stdout.match(/(\d+)\n/))[1]);
       await waitFor(() => readProcStatSync(zombie)?.state === "Z", { what: `pid ${zombie} to become a zombie` });

@@ -63,7 +63,12 @@ describe(`Watchdog (${runtime.name})`, () => {
 
   it("warns instead of failing when it cannot start", () => {
     const warnings: string[] = [];
-    const broken = { ...runtime, spawn: () => { throw new Error("no /bin/sh here"); } };
+    const broken = {
+      ...runtime,
+      spawn: () => {
+        throw new Error("no /bin/sh here");
+      },
+    };
     const watchdog = Watchdog.start(broken, (message) => warnings.push(message));
     watchdog.track(123);
     watchdog.untrack(123);

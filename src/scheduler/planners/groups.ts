@@ -32,7 +32,8 @@ export class GroupsPlanner implements Planner {
 
   constructor(groups: Record<string, GroupSpec>) {
     for (const [name, spec] of Object.entries(groups)) {
-      for (const member of spec.members) this.#groupOf.set(member, { name, spec });
+      const group = { name, spec };
+      for (const member of spec.members) this.#groupOf.set(member, group);
     }
   }
 

@@ -89,7 +89,9 @@ export function parseSetExpression(source: string): SetExpr {
 
   const unexpected = (token: Token, expected: string): SetSyntaxError =>
     new SetSyntaxError(
-      `unexpected token ${describe(token)} at column ${token.column}: expected ${expected}`,
+      token.kind === "end"
+        ? `unexpected end of expression at column ${token.column}: expected ${expected}`
+        : `unexpected token '${token.text}' at column ${token.column}: expected ${expected}`,
       token.column,
       expected,
     );
