@@ -52,8 +52,11 @@ export function pidAlive(pid: number): boolean {
 
 /** Accumulates a stream's text and lets a test await the first match of a pattern in it. */
 export class Output {
+  /** Everything read so far. */
   text = "";
+  /** True once the stream has ended. */
   ended = false;
+  /** Resolves when the stream has ended. */
   readonly done: Promise<void>;
   #waiters = new Set<() => void>();
 
