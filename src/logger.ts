@@ -14,6 +14,22 @@ export type LogToStdout = "proxy" | "upstream" | "both" | "none";
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
+/** Replaces secret values (from `${env.X}`) with `***` in log text. */
+export class Redactor {
+  #secrets: string[] = [];
+
+  /** Set the values to hide (short values are ignored: they would mangle ordinary text). */
+  set(values: string[]): void {
+    this.#secrets = values.filter((value) => value.length >= 4).sort((a, b) => b.length - a.length);
+  }
+
+  /** The text with every secret replaced. */
+  readonly apply = (text: string): string => {
+    for (const secret of this.#secrets) if (text.includes(secret)) text = text.replaceAll(secret, "***");
+    return text;
+  };
+}
+
 /** Every log buffer of one router instance. */
 export class LogHub {
   readonly combined: LogBuffer;
@@ -21,6 +37,8 @@ export class LogHub {
   readonly upstream: LogBuffer;
   readonly #models = new Map<string, LogBuffer>();
   readonly #capacity: number;
+  /** Hides `${env.X}` values in everything logged. */
+  readonly redactor = new Redactor();
 
   /**
    * @param mode which sources are mirrored into `combined`
@@ -31,7 +49,7 @@ export class LogHub {
     this.combined = new LogBuffer(capacityBytes);
     if (out) this.combined.subscribe(out);
     const toCombined = (on: boolean) => (on ? [this.combined] : []);
-    this.proxy = new LogBuffer(capacityBytes, toCombined(mode === "proxy" || mode === "both"));
+    this.proxy = new LogBuffer(capacityBytes, toCombined(mode === "proxy" || mode === "both"), this.redactor.apply);
     this.upstream = new LogBuffer(capacityBytes, toCombined(mode === "upstream" || mode === "both"));
   }
 
@@ -39,7 +57,7 @@ export class LogHub {
   model(id: string): LogBuffer {
     let buffer = this.#models.get(id);
     if (!buffer) {
-      buffer = new LogBuffer(this.#capacity, [this.upstream]);
+      buffer = new LogBuffer(this.#capacity, [this.upstream], this.redactor.apply);
       this.#models.set(id, buffer);
     }
     return buffer;

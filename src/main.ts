@@ -53,7 +53,7 @@ async function main(runtime: Runtime): Promise<number> {
     case "serve": {
       const path = command.config ?? await defaultConfigPath(runtime);
       const load = () => loadConfigFile(path, (p) => runtime.readTextFile(p), { env: runtime.envAll(), selfArgv: runtime.selfArgv, source: path });
-      const { config, warnings } = await load();
+      const { config, warnings, secrets } = await load();
       const server = await ModelswapServer.start({
         runtime,
         config,
@@ -61,6 +61,7 @@ async function main(runtime: Runtime): Promise<number> {
         logLevel: command.logLevel,
         out: stdout,
         warnings,
+        secrets,
         reloadConfig: load,
       });
       runtime.onSignal("SIGHUP", () => void server.reload());

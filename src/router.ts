@@ -71,9 +71,17 @@ export function upstreamSpec(config: Config, id: string): UpstreamSpec {
     stopArgv: model.cmdStop ? splitCommand(model.cmdStop) : null,
     env: model.env,
     baseUrl: model.proxy.replace(/\/+$/, ""),
+    port: model.port,
     checkEndpoint: model.checkEndpoint === "none" ? null : model.checkEndpoint,
     healthCheckTimeoutMs: config.healthCheckTimeout * 1000,
     unloadTimeoutMs: model.unloadTimeout * 1000,
+    supervision: {
+      maxFailures: config.supervision.maxFailures,
+      failureWindowMs: config.supervision.failureWindow * 1000,
+      probeIntervalMs: config.supervision.probeInterval * 1000,
+      probeTimeoutMs: config.supervision.probeTimeout * 1000,
+      hungAfter: config.supervision.hungAfter,
+    },
   };
 }
 

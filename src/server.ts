@@ -11,7 +11,7 @@ import { type LogLevel, LogHub, Logger } from "./logger.ts";
 import { NO_OBSERVER } from "./observer.ts";
 import { Router } from "./router.ts";
 import type { HttpServer, Runtime } from "./runtime/runtime.ts";
-import { Watchdog } from "./upstream/watchdog.ts";
+import { OrphanGuard } from "./upstream/orphans.ts";
 import { VERSION } from "./version.ts";
 
 /** Options for {@link ModelswapServer.start}. */
@@ -25,6 +25,8 @@ export interface ServerOptions {
   out: ((text: string) => void) | null;
   /** Config warnings to log at startup. */
   warnings?: string[];
+  /** Values to redact from logs (from `${env.X}`). */
+  secrets?: string[];
   /** Reads and validates the config file again (SIGHUP, `--watch-config`). */
   reloadConfig?: () => Promise<LoadResult>;
 }
@@ -38,30 +40,32 @@ export class ModelswapServer {
   readonly log: Logger;
   #router: Router;
   readonly #http: HttpServer;
-  readonly #watchdog: Watchdog;
+  readonly #orphans: OrphanGuard;
   readonly #runtime: Runtime;
   #shuttingDown: Promise<void> | null = null;
   #reloadConfig: (() => Promise<LoadResult>) | null = null;
+  #cliLogLevel: LogLevel | null = null;
   #reloading: Promise<boolean> | null = null;
 
-  private constructor(runtime: Runtime, logs: LogHub, log: Logger, router: Router, http: HttpServer, watchdog: Watchdog) {
+  private constructor(runtime: Runtime, logs: LogHub, log: Logger, router: Router, http: HttpServer, orphans: OrphanGuard) {
     this.#runtime = runtime;
     this.logs = logs;
     this.log = log;
     this.#router = router;
     this.#http = http;
-    this.#watchdog = watchdog;
+    this.#orphans = orphans;
   }
 
   /** Start serving; resolves once the port is bound and preloads were started. */
   static async start(options: ServerOptions): Promise<ModelswapServer> {
     const { runtime, config } = options;
     const logs = new LogHub(config.logToStdout, options.out);
+    logs.redactor.set(options.secrets ?? []);
     const log = new Logger(logs.proxy, options.logLevel ?? config.logLevel);
     for (const warning of options.warnings ?? []) log.warn(`config: ${warning}`);
-    const watchdog = Watchdog.start(runtime);
+    const orphans = await OrphanGuard.start(runtime, (message) => log.warn(message));
     const observer = NO_OBSERVER;
-    const router = new Router(config, { runtime, logs, log, groups: watchdog, observer });
+    const router = new Router(config, { runtime, logs, log, groups: orphans, observer });
     let server!: ModelswapServer;
     const app = buildApp({ router: () => server.#router, logs, observer, version: VERSION });
     const http = await runtime.serve({
@@ -70,8 +74,9 @@ export class ModelswapServer {
       maxRequestBodySize: config.maxBodyBytes,
       fetch: (request) => app.fetch(request),
     });
-    server = new ModelswapServer(runtime, logs, log, router, http, watchdog);
+    server = new ModelswapServer(runtime, logs, log, router, http, orphans);
     server.#reloadConfig = options.reloadConfig ?? null;
+    server.#cliLogLevel = options.logLevel ?? null;
     const models = Object.keys(config.models).length;
     log.notice(`modelswap ${VERSION} (${runtime.name}) listening on http://${formatHost(http.hostname)}:${http.port} with ${models} model${models === 1 ? "" : "s"}`);
     if (http.hostname !== "127.0.0.1" && http.hostname !== "localhost" && http.hostname !== "::1") {
@@ -127,9 +132,10 @@ export class ModelswapServer {
       this.log.error(`config reload failed; the running config stays in effect:\n${detail}`);
       return false;
     }
+    this.logs.redactor.set(result.secrets);
     for (const warning of result.warnings) this.log.warn(`config: ${warning}`);
     const { added, changed, removed } = this.#router.reconfigure(result.config);
-    this.log.setLevel(result.config.logLevel);
+    this.log.setLevel(this.#cliLogLevel ?? result.config.logLevel);
     const list = (label: string, ids: string[]) => (ids.length ? ` ${label}: ${ids.join(", ")};` : "");
     this.log.info(`config reloaded;${list("added", added)}${list("changed", changed)}${list("removed", removed)}${added.length + changed.length + removed.length ? "" : " no model changed"}`);
     return true;
@@ -148,7 +154,7 @@ export class ModelswapServer {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await this.#router.shutdown();
-    this.#watchdog.close();
+    this.#orphans.close();
     await this.#http.stop(true);
     this.log.info("shutdown complete: every upstream stopped");
   }

@@ -18,6 +18,8 @@ export interface EnvProblem {
 export interface EnvExpansion {
   text: string;
   problems: EnvProblem[];
+  /** Values substituted (treated as secrets: never logged). */
+  values: string[];
 }
 
 /** Matches one reference; names follow the usual shell rules. */
@@ -33,6 +35,7 @@ const ENV_REFERENCE = /\$\{env\.([A-Za-z_][A-Za-z0-9_]*)\}/g;
 export function expandEnvReferences(raw: string, env: Record<string, string>): EnvExpansion {
   const comments = commentRanges(raw);
   const problems: EnvProblem[] = [];
+  const values = new Set<string>();
   const text = raw.replace(ENV_REFERENCE, (match, name: string, offset: number) => {
     if (comments.some(([start, end]) => offset >= start && offset < end)) return match;
     const value = env[name];
@@ -45,9 +48,10 @@ export function expandEnvReferences(raw: string, env: Record<string, string>): E
       problems.push({ name, line: lineAt(raw, offset), reason });
       return match;
     }
+    values.add(value!);
     return value!.replaceAll("\\", "\\\\").replaceAll('"', '\\"');
   });
-  return { text, problems };
+  return { text, problems, values: [...values] };
 }
 
 /** Control tokens the YAML lexer emits that take no room in the source. */

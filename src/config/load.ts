@@ -44,6 +44,8 @@ export interface LoadOptions {
 export interface LoadResult {
   config: Config;
   warnings: string[];
+  /** Values that came from `${env.X}`: redacted from every log line. */
+  secrets: string[];
 }
 
 /** Maps whose key order is meaningful (macro declaration order, matrix set order); `*` is any key. */
@@ -52,7 +54,7 @@ const ORDERED_MAPS = [["macros"], ["models", "*", "macros"], ["matrix", "sets"],
 /** Parses and validates config text. Throws ConfigError with ALL issues found. */
 export function parseConfig(yamlText: string, options: LoadOptions): LoadResult {
   const source = options.source ?? "config";
-  const { text, problems } = expandEnvReferences(yamlText, options.env);
+  const { text, problems, values: secrets } = expandEnvReferences(yamlText, options.env);
   const root = readYaml(text, source, problems);
   const issues: ConfigIssue[] = [];
   const envProblems = new Map(problems.map(({ name, reason }) => [name, reason]));
@@ -85,7 +87,7 @@ export function parseConfig(yamlText: string, options: LoadOptions): LoadResult 
     issues.push(...error.issues);
   }
   if (issues.length > 0) throw new ConfigError(inFileOrder(issues, tree));
-  return { config, warnings };
+  return { config, warnings, secrets };
 }
 
 /** YAML text → a mapping tree (see toTree); syntax errors, an empty file or a non-mapping throw. */

@@ -308,6 +308,19 @@ export const configSchema = section({
   logDir: text().nullable().default(null),
   /** Ours: largest request body accepted, in bytes. */
   maxBodyBytes: integer({ min: 1 }).default(256 * 1024 * 1024),
+  /** Ours: how crashes, failed starts and hangs are handled. */
+  supervision: section({
+    /** More than this many failed starts or crashes within failureWindow mark a model failed (503) until the window passes. */
+    maxFailures: integer({ min: 1 }).default(3),
+    /** Seconds over which failures are counted. */
+    failureWindow: integer({ min: 1 }).default(60),
+    /** Seconds between liveness probes of a ready model; 0 disables hang detection. */
+    probeInterval: integer({ min: 0 }).default(10),
+    /** Seconds each liveness probe may take. */
+    probeTimeout: integer({ min: 1 }).default(5),
+    /** Failed probes in a row (with no byte reaching any in-flight request meanwhile) before a model counts as hung and is killed. */
+    hungAfter: integer({ min: 1 }).default(3),
+  }).prefault({}),
   /** Ours: CORS allowed origins. */
   cors: section({ origins: list(text()).default(["*"]) }).prefault({}),
   peers: dict(peerSchema).default({}),

@@ -47,7 +47,7 @@ export function adminRoutes(ctx: AppContext): Hono {
       return {
         model: s.model,
         state: s.state,
-        cmd: model.cmd,
+        cmd: ctx.logs.redactor.apply(model.cmd),
         proxy: model.proxy,
         ttl: model.ttl,
         name: model.name,

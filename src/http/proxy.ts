@@ -110,6 +110,7 @@ export async function forward(options: ForwardOptions): Promise<Response> {
     const stall = options.stallTimeoutMs > 0 ? setTimeout(() => abort.abort(), options.stallTimeoutMs) : undefined;
     try {
       const bytes = new Uint8Array(await response.arrayBuffer());
+      upstream.touch();
       options.tap?.(bytes);
       finish({ status: response.status, bytes: bytes.byteLength });
       return new Response(bytes, { status: response.status, statusText: response.statusText, headers });
@@ -142,6 +143,7 @@ export async function forward(options: ForwardOptions): Promise<Response> {
           return;
         }
         bytes += chunk.value.byteLength;
+        upstream.touch();
         options.tap?.(chunk.value);
         controller.enqueue(chunk.value);
       } catch (cause) {
@@ -202,9 +204,9 @@ async function upstreamFailure(lease: Lease, pid: number | null, cause: unknown,
   }
   const model = lease.model;
   if (upstream.pid !== pid && upstream.lastExit) {
-    const tail = upstream.log.tail(10);
+    const tail = upstream.tail();
     const output = tail.length ? ` Last output:\n${tail.join("\n")}` : "";
-    return new ModelswapError(502, "upstream_crashed", `model "${model}" upstream ${upstream.lastExit} ${when}; it will be restarted by the next request.${output}`, { model, exit_reason: upstream.lastExit });
+    return new ModelswapError(502, "upstream_crashed", `model "${model}" upstream ${upstream.lastExit} ${when}; the next request restarts it.${output}\n(full log: ${upstream.logHint})`, { model, exit_reason: upstream.lastExit, log_path: upstream.logHint });
   }
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new ModelswapError(502, "upstream_unreachable", `model "${model}" upstream at ${upstream.spec.baseUrl} failed ${when}: ${reason}`, { model });

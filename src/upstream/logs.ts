@@ -25,19 +25,23 @@ export class LogBuffer {
   #size = 0;
   readonly #listeners = new Set<LogListener>();
   readonly #sinks: LogBuffer[];
+  readonly #filter: (text: string) => string;
 
   /**
    * @param capacityBytes how much history to keep (approximate, in UTF-16 units)
    * @param sinks buffers that also receive everything written here (e.g. "combined")
+   * @param filter applied to text before it is kept (secret redaction)
    */
-  constructor(capacityBytes = 100 * 1024, sinks: LogBuffer[] = []) {
+  constructor(capacityBytes = 100 * 1024, sinks: LogBuffer[] = [], filter: (text: string) => string = (t) => t) {
     this.#capacity = Math.max(1024, capacityBytes);
     this.#sinks = sinks;
+    this.#filter = filter;
   }
 
   /** Append text (normally whole lines ending in "\n") and notify subscribers. */
-  write(text: string): void {
-    if (text.length === 0) return;
+  write(raw: string): void {
+    if (raw.length === 0) return;
+    const text = this.#filter(raw);
     this.#chunks.push(text);
     this.#size += text.length;
     while (this.#size > this.#capacity && this.#chunks.length > 1) {

@@ -1,14 +1,27 @@
 /**
  * One upstream server process per model and its state machine
- * `stopped → starting → ready → stopping → stopped`. Every transition happens
- * inside this object: callers ask for `ensureReady()` or `stop()` and never
- * branch a mutation on a state they read.
+ * `stopped → starting → ready → stopping → stopped` (plus `failed` after a
+ * crash loop). Every transition happens inside this object: callers ask for
+ * `ensureReady()` or `stop()` and never branch a mutation on a state they read.
  */
 import { ModelswapError } from "../errors.ts";
 import type { ChildProcess, ExitStatus, Runtime } from "../runtime/runtime.ts";
 import type { ModelState } from "../scheduler/effects.ts";
+import { FailureWindow } from "./failures.ts";
 import { waitHealthy } from "./health.ts";
+import { watchLiveness } from "./liveness.ts";
 import { type LogBuffer, pipeLines } from "./logs.ts";
+import { choosePort } from "./port.ts";
+
+/** Liveness and crash-loop limits (from the config's `supervision` block). */
+export interface SupervisionSpec {
+  maxFailures: number;
+  failureWindowMs: number;
+  /** 0 disables hang detection. */
+  probeIntervalMs: number;
+  probeTimeoutMs: number;
+  hungAfter: number;
+}
 
 /** Everything needed to run one model's server (derived from its config). */
 export interface UpstreamSpec {
@@ -20,22 +33,25 @@ export interface UpstreamSpec {
   env: Record<string, string>;
   /** Base URL requests are forwarded to, e.g. `http://127.0.0.1:5800`. */
   baseUrl: string;
+  /** The `${PORT}` assigned to this model (null when its cmd does not use one). */
+  port: number | null;
   /** Path polled for HTTP 200, or null to be ready as soon as spawned. */
   checkEndpoint: string | null;
   healthCheckTimeoutMs: number;
   unloadTimeoutMs: number;
+  supervision: SupervisionSpec;
 }
 
-/** Where the process group is reported so it dies with the router (see watchdog). */
+/** Where the process group is reported so it dies with the router (see orphans.ts). */
 export interface GroupTracker {
-  track(pgid: number): void;
+  track(pgid: number, argv: string[]): void;
   untrack(pgid: number): void;
 }
 
 /** Callbacks an upstream uses to report what happened to it. */
 export interface UpstreamHooks {
   onState?(id: string, from: ModelState, to: ModelState): void;
-  /** The process exited while it was ready (a crash), with its reason. */
+  /** The process exited (or was killed as hung) while it was ready. */
   onCrash?(id: string, reason: string): void;
   log?(level: "info" | "warn", message: string): void;
   groups?: GroupTracker;
@@ -46,19 +62,27 @@ export function describeExit(status: ExitStatus): string {
   return status.signal ? `killed by signal ${status.signal}` : `exited with code ${status.code}`;
 }
 
+/** Lines of the current run's output kept for error messages. */
+const TAIL_LINES = 12;
+
 /** A supervised upstream process. */
 export class Upstream {
+  readonly log: LogBuffer;
   #spec: UpstreamSpec;
   #nextSpec: UpstreamSpec | null = null;
-  readonly log: LogBuffer;
   #state: ModelState = "stopped";
   #proc: ChildProcess | null = null;
   #exitReason: string | null = null;
+  #hungReason: string | null = null;
   #starting: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
   #startAbort: AbortController | null = null;
+  #stopLiveness: () => void = () => {};
   #readyAt: number | null = null;
+  #lastProgress = 0;
   #starts = 0;
+  #tail: string[] = [];
+  #failures: FailureWindow;
   readonly #runtime: Runtime;
   readonly #hooks: UpstreamHooks;
 
@@ -67,6 +91,7 @@ export class Upstream {
     this.#runtime = runtime;
     this.log = log;
     this.#hooks = hooks;
+    this.#failures = new FailureWindow({ maxFailures: spec.supervision.maxFailures, windowMs: spec.supervision.failureWindowMs });
   }
 
   /** How this model is run (the settings of the current process, if any). */
@@ -74,9 +99,11 @@ export class Upstream {
     return this.#spec;
   }
 
-  /** New settings from a config reload; they take effect at the next start. */
+  /** New settings from a config reload; they take effect at the next start and clear a failed state. */
   updateSpec(spec: UpstreamSpec): void {
-    if (this.#state === "stopped" || this.#state === "failed") this.#spec = spec;
+    this.#failures = new FailureWindow({ maxFailures: spec.supervision.maxFailures, windowMs: spec.supervision.failureWindowMs });
+    if (this.#state === "failed") this.#setState("stopped");
+    if (this.#state === "stopped") this.#spec = spec;
     else this.#nextSpec = spec;
   }
 
@@ -105,10 +132,21 @@ export class Upstream {
     return this.#exitReason;
   }
 
+  /** Where a user reads this model's output. */
+  get logHint(): string {
+    return `GET /logs/stream/${this.#spec.id}`;
+  }
+
+  /** A response byte arrived from this upstream: proof of life for hang detection. */
+  touch(): void {
+    this.#lastProgress = Date.now();
+  }
+
   /**
    * Resolve once the server answers its health check, starting it if
    * needed. Concurrent callers share one start; a caller arriving while the
-   * process is stopping waits for the stop, then starts it again.
+   * process is stopping waits for the stop, then starts it again. A model in
+   * a crash loop is refused (503) until its failure window passes.
    */
   ensureReady(): Promise<void> {
     switch (this.#state) {
@@ -118,21 +156,33 @@ export class Upstream {
         return this.#starting!;
       case "stopping":
         return this.#stopping!.then(() => this.ensureReady());
-      default:
+      default: {
+        const blocked = this.#failures.blocked();
+        if (blocked) {
+          this.#setState("failed");
+          const until = new Date(blocked.until).toISOString();
+          return Promise.reject(
+            new ModelswapError(503, "model_failed", `model "${this.#spec.id}" is disabled: it ${blocked.message}. It will be retried after ${until}; fix models.${this.#spec.id} and reload the config, or POST /api/models/unload/${this.#spec.id} to retry now. Log: ${this.logHint}`, { model: this.#spec.id, exit_reason: this.#exitReason ?? undefined, log_path: this.logHint }, Math.ceil((blocked.until - Date.now()) / 1000)),
+          );
+        }
+        if (this.#state === "failed") this.#setState("stopped");
         this.#starting = this.#start().finally(() => (this.#starting = null));
         return this.#starting;
+      }
     }
   }
 
   /**
    * Stop the process: `cmdStop` or SIGTERM to its process group, SIGKILL to
    * the group after `graceMs`. Resolves only once the process is reaped.
-   * Aborts a start in progress. Idempotent.
+   * Aborts a start in progress; clears a failed state. Idempotent.
    */
-  stop(graceMs = this.spec.unloadTimeoutMs): Promise<void> {
+  stop(graceMs = this.#spec.unloadTimeoutMs): Promise<void> {
     if (this.#stopping) return this.#stopping;
     if (!this.#proc) {
       this.#startAbort?.abort();
+      this.#failures.reset();
+      if (this.#state === "failed") this.#setState("stopped");
       return Promise.resolve();
     }
     this.#stopping = this.#stop(this.#proc, graceMs).finally(() => (this.#stopping = null));
@@ -144,35 +194,54 @@ export class Upstream {
       this.#spec = this.#nextSpec;
       this.#nextSpec = null;
     }
-    const { id, argv, env, baseUrl, checkEndpoint } = this.spec;
     this.#setState("starting");
+    const startAbort = new AbortController();
+    this.#startAbort = startAbort;
+    const backoff = this.#failures.backoffMs();
+    if (backoff > 0) {
+      this.#hooks.log?.("info", `${this.#spec.id}: failed recently; waiting ${backoff} ms before starting it again`);
+      await new Promise((resolve) => setTimeout(resolve, backoff));
+      if (startAbort.signal.aborted) return this.#abortedStart();
+    }
+    const spec = await this.#specWithFreePort();
+    const { id, argv, env, baseUrl, checkEndpoint } = spec;
+    if (startAbort.signal.aborted) return this.#abortedStart();
     this.#exitReason = null;
+    this.#hungReason = null;
+    this.#tail = [];
     let proc: ChildProcess;
     try {
       proc = this.#runtime.spawn({ argv, env, newProcessGroup: true, output: "pipe" });
     } catch (error) {
       this.#setState("stopped");
       const reason = error instanceof Error ? error.message : String(error);
-      throw new ModelswapError(502, "upstream_start_failed", `model "${id}" could not be started: cannot run "${argv[0]}": ${reason}. Check models.${id}.cmd.`, { model: id });
+      const failure = new ModelswapError(502, "upstream_start_failed", `model "${id}" could not be started: cannot run "${argv[0]}": ${reason}. Check models.${id}.cmd.`, { model: id });
+      this.#failures.record(failure.message);
+      throw failure;
     }
     this.#starts++;
     this.#proc = proc;
-    this.#hooks.groups?.track(proc.pid);
-    const startAbort = new AbortController();
-    this.#startAbort = startAbort;
-    if (proc.stdout) void pipeLines(proc.stdout, (line) => this.log.write(line));
-    if (proc.stderr) void pipeLines(proc.stderr, (line) => this.log.write(line));
+    this.#hooks.groups?.track(proc.pid, argv);
+    const onLine = (line: string) => {
+      this.log.write(line);
+      this.#tail.push(line.trimEnd());
+      if (this.#tail.length > TAIL_LINES) this.#tail.shift();
+    };
+    if (proc.stdout) void pipeLines(proc.stdout, onLine);
+    if (proc.stderr) void pipeLines(proc.stderr, onLine);
     void proc.exited.then((status) => this.#onExit(proc, status));
     this.#hooks.log?.("info", `${id}: starting pid=${proc.pid} ${argv.join(" ")}`);
 
     const startedAt = Date.now();
     const outcome = checkEndpoint === null
       ? "healthy"
-      : await waitHealthy(baseUrl + checkEndpoint, startedAt + this.spec.healthCheckTimeoutMs, startAbort.signal);
+      : await waitHealthy(baseUrl + checkEndpoint, startedAt + spec.healthCheckTimeoutMs, startAbort.signal);
 
     if (outcome === "healthy" && this.#proc === proc && this.#state === "starting") {
       this.#readyAt = Date.now();
+      this.#failures.succeeded();
       this.#setState("ready");
+      this.#watchLiveness(proc);
       this.#hooks.log?.("info", `${id}: ready in ${this.#readyAt - startedAt} ms`);
       return;
     }
@@ -181,23 +250,72 @@ export class Upstream {
     }
     if (outcome === "timeout") {
       await this.stop(5000);
-      throw this.#startFailure(`did not answer ${checkEndpoint} with 200 within ${this.spec.healthCheckTimeoutMs / 1000}s (healthCheckTimeout)`, "upstream_start_timeout");
+      throw this.#startFailure(`did not answer ${checkEndpoint} with 200 within ${spec.healthCheckTimeoutMs / 1000}s (healthCheckTimeout)`, "upstream_start_timeout");
     }
-    throw new ModelswapError(503, "model_unloaded", `model "${id}" was stopped while it was starting`, { model: id });
+    return this.#abortedStart();
+  }
+
+  #abortedStart(): never {
+    if (this.#state === "starting") this.#setState("stopped");
+    throw new ModelswapError(503, "model_unloaded", `model "${this.#spec.id}" was stopped while it was starting`, { model: this.#spec.id });
+  }
+
+  /**
+   * The spec to start with: if another process holds the assigned port (a
+   * leftover server, an unrelated program), pick a free one instead of
+   * failing, and keep it for later starts.
+   */
+  async #specWithFreePort(): Promise<UpstreamSpec> {
+    const spec = this.#spec;
+    if (spec.port === null) return spec;
+    const port = await choosePort(this.#runtime, spec.port);
+    if (port === spec.port) return spec;
+    this.#hooks.log?.("warn", `${spec.id}: port ${spec.port} is in use by another process; using port ${port} instead`);
+    const swap = (text: string) => text.replace(new RegExp(`(?<![0-9])${spec.port}(?![0-9])`, "g"), String(port));
+    this.#spec = { ...spec, port, argv: spec.argv.map(swap), baseUrl: swap(spec.baseUrl) };
+    return this.#spec;
   }
 
   #startFailure(what: string, code = "upstream_start_failed"): ModelswapError {
-    const tail = this.log.tail(10);
-    const output = tail.length ? ` Last output:\n${tail.join("\n")}` : " It printed nothing.";
-    return new ModelswapError(502, code, `model "${this.spec.id}" failed to start: ${what}.${output}`, {
-      model: this.spec.id,
+    const output = this.#tail.length ? ` Last output:\n${this.#tail.join("\n")}` : " It printed nothing.";
+    const failure = new ModelswapError(502, code, `model "${this.#spec.id}" failed to start: ${what}.${output}\n(full log: ${this.logHint})`, {
+      model: this.#spec.id,
       exit_reason: this.#exitReason ?? undefined,
+      log_path: this.logHint,
+    });
+    this.#failures.record(`${what}`);
+    return failure;
+  }
+
+  /** The last lines the current (or last) process printed. */
+  tail(): string[] {
+    return [...this.#tail];
+  }
+
+  #watchLiveness(proc: ChildProcess): void {
+    const { checkEndpoint, baseUrl, supervision } = this.#spec;
+    if (checkEndpoint === null || supervision.probeIntervalMs <= 0) return;
+    this.#lastProgress = Date.now();
+    this.#stopLiveness = watchLiveness({
+      url: baseUrl + checkEndpoint,
+      intervalMs: supervision.probeIntervalMs,
+      timeoutMs: supervision.probeTimeoutMs,
+      hungAfter: supervision.hungAfter,
+      lastProgress: () => this.#lastProgress,
+      onHung: (reason) => {
+        if (this.#proc !== proc || this.#state !== "ready") return;
+        this.#hungReason = reason;
+        this.#hooks.log?.("warn", `${this.#spec.id}: ${reason}; killing it`);
+        this.#runtime.killGroup(proc.pid, "SIGKILL");
+      },
     });
   }
 
   async #stop(proc: ChildProcess, graceMs: number): Promise<void> {
-    const { id, stopArgv } = this.spec;
+    const { id, stopArgv } = this.#spec;
     this.#startAbort?.abort();
+    this.#stopLiveness();
+    this.#failures.reset();
     this.#setState("stopping");
     this.#hooks.log?.("info", `${id}: stopping pid=${proc.pid}`);
     if (stopArgv) {
@@ -222,11 +340,11 @@ export class Upstream {
 
   #runStopCommand(argv: string[]): void {
     try {
-      const stopper = this.#runtime.spawn({ argv, env: this.spec.env, output: "pipe" });
+      const stopper = this.#runtime.spawn({ argv, env: this.#spec.env, output: "pipe" });
       if (stopper.stdout) void pipeLines(stopper.stdout, (line) => this.log.write(line));
       if (stopper.stderr) void pipeLines(stopper.stderr, (line) => this.log.write(line));
     } catch (error) {
-      this.#hooks.log?.("warn", `${this.spec.id}: cmdStop failed (${error}); sending SIGTERM instead`);
+      this.#hooks.log?.("warn", `${this.#spec.id}: cmdStop failed (${error}); sending SIGTERM instead`);
       if (this.#proc) this.#runtime.killGroup(this.#proc.pid, "SIGTERM");
     }
   }
@@ -236,18 +354,20 @@ export class Upstream {
     this.#runtime.killGroup(proc.pid, "SIGKILL");
     this.#hooks.groups?.untrack(proc.pid);
     if (this.#proc !== proc) return;
-    const reason = describeExit(status);
+    const reason = this.#hungReason ? `${this.#hungReason}; killed (${describeExit(status)})` : describeExit(status);
     this.#exitReason = reason;
     this.#proc = null;
     this.#readyAt = null;
-    this.log.write(`[modelswap] ${this.spec.id} pid ${proc.pid} ${reason}\n`);
+    this.#stopLiveness();
+    this.log.write(`[modelswap] ${this.#spec.id} pid ${proc.pid} ${reason}\n`);
     const was = this.#state;
     if (was === "stopping") return; // #stop finishes the transition
     this.#startAbort?.abort();
     this.#setState("stopped");
     if (was === "ready") {
-      this.#hooks.log?.("warn", `${this.spec.id}: upstream ${reason} unexpectedly`);
-      this.#hooks.onCrash?.(this.spec.id, reason);
+      this.#failures.record(`crashed: ${reason}`);
+      this.#hooks.log?.("warn", `${this.#spec.id}: upstream ${reason} unexpectedly (log: ${this.logHint})`);
+      this.#hooks.onCrash?.(this.#spec.id, reason);
     }
   }
 
@@ -255,6 +375,6 @@ export class Upstream {
     const previous = this.#state;
     if (previous === next) return;
     this.#state = next;
-    this.#hooks.onState?.(this.spec.id, previous, next);
+    this.#hooks.onState?.(this.#spec.id, previous, next);
   }
 }

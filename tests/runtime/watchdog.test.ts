@@ -53,9 +53,11 @@ describe(`Watchdog (${runtime.name})`, () => {
     const watchdog = Watchdog.start(runtime);
     const sleeper = runtime.spawn({ argv: ["sleep", "600"], newProcessGroup: true, output: "null" });
     try {
+      const watchdogPid = watchdog.pid!;
       watchdog.track(sleeper.pid);
       watchdog.close();
       assert.deepEqual(await sleeper.exited, { code: null, signal: "SIGTERM" });
+      await waitFor(() => !pidAlive(watchdogPid), { what: "the watchdog to exit once its groups are gone" });
     } finally {
       runtime.killGroup(sleeper.pid, "SIGKILL");
     }

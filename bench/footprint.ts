@@ -1,0 +1,217 @@
+/**
+ * Footprint benchmark: size on disk, time from spawn to the first successful
+ * `/health` (median of 5), idle RSS with a 2-model config, and peak RSS while
+ * 200 clients stream at once; for the compiled binary, for the bundle on Bun
+ * and on Deno, and the same figures for a direct llama-server when
+ * LLAMA_SERVER and LLAMA_TINY_MODEL are set. Prints a Markdown table.
+ *
+ *   npm run build && bun bench/footprint.ts [--runs 5] [--clients 200]
+ *   (also: deno run -A bench/footprint.ts)
+ *
+ * RSS is the process's own resident set (`VmRSS` in /proc): the router
+ * alone, without its upstreams or its ~1 MB `/bin/sh` watchdog.
+ */
+import { readFileSync, readlinkSync, statSync } from "node:fs";
+import { writeConfig } from "../tests/e2e/harness.ts";
+import { BUN, BUNDLE, DENO, EXECUTABLE } from "../tests/build/dist.ts";
+import { freePort, runtime } from "../tests/helpers/process.ts";
+
+function numberOption(name: string, fallback: number): number {
+  const index = runtime.args.indexOf(`--${name}`);
+  return index >= 0 ? Number(runtime.args[index + 1]) : fallback;
+}
+
+const RUNS = numberOption("runs", 5);
+const CLIENTS = numberOption("clients", 200);
+const LLAMA_SERVER = runtime.env("LLAMA_SERVER");
+const LLAMA_MODEL = runtime.env("LLAMA_TINY_MODEL");
+const REPLY = Array.from({ length: 100 }, (_, i) => `word${i}`).join(" ");
+
+/** Two demo models (the idle figure) and a slow streaming one for the 200 clients. */
+const CONFIG = writeConfig(`
+logLevel: warn
+startPort: ${await freePort()}
+models:
+  demo:
+    cmd: \${SELF} demo-upstream --port \${PORT} --model demo
+  demo-2:
+    cmd: \${SELF} demo-upstream --port \${PORT} --model demo-2
+  stream:
+    cmd: \${SELF} demo-upstream --port \${PORT} --model stream --token-ms 30 --reply "${REPLY}"
+    concurrencyLimit: 1000
+`);
+
+/** One program measured: how to start it on a port, and which model its streaming clients ask for. */
+interface Subject {
+  name: string;
+  argv(port: number): string[];
+  streamModel: string;
+  /** max_tokens per streaming client. */
+  streamTokens: number;
+  /** Bytes on disk, described. */
+  size(pid: number): string;
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+const routerArgs = (port: number) => ["--config", CONFIG, "--listen", `127.0.0.1:${port}`];
+
+/** Size of the executable a pid runs, plus the shared libraries it has mapped. */
+function executableAndLibraries(pid: number): string {
+  const exe = readlinkSync(`/proc/${pid}/exe`);
+  const libraries = new Set(
+    readFileSync(`/proc/${pid}/maps`, "utf8").split("\n")
+      .map((line) => line.split(/\s+/)[5] ?? "")
+      .filter((path) => /\.so(\.|$)/.test(path) && path !== exe),
+  );
+  const libraryBytes = [...libraries].reduce((sum, path) => sum + statSync(path).size, 0);
+  return `${mb(statSync(exe).size)} + ${mb(libraryBytes)} of ${libraries.size} shared libraries`;
+}
+
+const SUBJECTS: Subject[] = [
+  {
+    name: "modelswap (compiled binary)",
+    argv: (port) => [EXECUTABLE, ...routerArgs(port)],
+    streamModel: "stream",
+    streamTokens: 100,
+    size: () => mb(statSync(EXECUTABLE).size),
+  },
+  {
+    name: "bun modelswap.js",
+    argv: (port) => [BUN, BUNDLE, ...routerArgs(port)],
+    streamModel: "stream",
+    streamTokens: 100,
+    size: () => `${mb(statSync(BUNDLE).size)} + Bun`,
+  },
+  {
+    name: "deno run modelswap.js",
+    argv: (port) => [DENO, "run", "-A", BUNDLE, ...routerArgs(port)],
+    streamModel: "stream",
+    streamTokens: 100,
+    size: () => `${mb(statSync(BUNDLE).size)} + Deno`,
+  },
+];
+if (LLAMA_SERVER && LLAMA_MODEL) {
+  SUBJECTS.push({
+    name: "llama-server direct (1 MB model)",
+    argv: (port) => [LLAMA_SERVER, "-m", LLAMA_MODEL, "--host", "127.0.0.1", "--port", String(port)],
+    streamModel: "tiny",
+    streamTokens: 256,
+    size: executableAndLibraries,
+  });
+}
+
+function rssBytes(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A started subject, healthy; `startupMs` is spawn to first /health 200. */
+async function start(subject: Subject) {
+  const port = await freePort();
+  const started = performance.now();
+  const proc = runtime.spawn({ argv: subject.argv(port), newProcessGroup: true, output: "null" });
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    try {
+      const response = await fetch(`${url}/health`);
+      await response.arrayBuffer();
+      if (response.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() - started > 30_000) throw new Error(`${subject.name} never became healthy`);
+    await pause(5);
+  }
+  const startupMs = performance.now() - started;
+  const stop = async () => {
+    runtime.killGroup(proc.pid, "SIGTERM");
+    const timer = setTimeout(() => runtime.killGroup(proc.pid, "SIGKILL"), 5000);
+    await proc.exited;
+    clearTimeout(timer);
+  };
+  return { pid: proc.pid, url, startupMs, stop };
+}
+
+/** One streaming client: resolves true when it got `[DONE]`. */
+async function streamingClient(url: string, subject: Subject, onFirstChunk: () => void): Promise<boolean> {
+  const response = await fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      model: subject.streamModel,
+      messages: [{ role: "user", content: "hi" }],
+      stream: true,
+      max_tokens: subject.streamTokens,
+    }),
+  });
+  let text = "";
+  let first = true;
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body!) {
+    if (first) onFirstChunk();
+    first = false;
+    text += decoder.decode(chunk, { stream: true });
+  }
+  return response.status === 200 && text.includes("data: [DONE]");
+}
+
+/** Peak RSS of `pid` sampled every 20 ms while CLIENTS clients stream; and how many completed. */
+async function underLoad(subject: Subject) {
+  const server = await start(subject);
+  try {
+    // Load the model first, so that the swap is not part of the figure.
+    await streamingClient(server.url, { ...subject, streamTokens: 1 }, () => {});
+    let streaming = 0;
+    let peak = rssBytes(server.pid);
+    let done = false;
+    const clients = Promise.all(
+      Array.from({ length: CLIENTS }, () => streamingClient(server.url, subject, () => streaming++)),
+    ).finally(() => (done = true));
+    let maxConcurrent = 0;
+    while (!done) {
+      peak = Math.max(peak, rssBytes(server.pid));
+      maxConcurrent = Math.max(maxConcurrent, streaming);
+      await pause(20);
+    }
+    const ok = (await clients).filter(Boolean).length;
+    return { peak, ok, maxConcurrent };
+  } finally {
+    await server.stop();
+  }
+}
+
+const rows: string[][] = [];
+for (const subject of SUBJECTS) {
+  const startups: number[] = [];
+  const idle: number[] = [];
+  let size = "";
+  for (let run = 0; run < RUNS; run++) {
+    const server = await start(subject);
+    startups.push(server.startupMs);
+    await pause(1000); // let start-up garbage settle before reading the idle figure
+    idle.push(rssBytes(server.pid));
+    if (run === 0) size = subject.size(server.pid);
+    await server.stop();
+  }
+  const load = await underLoad(subject);
+  rows.push([
+    subject.name,
+    size,
+    `${median(startups).toFixed(0)} ms (${Math.min(...startups).toFixed(0)}-${Math.max(...startups).toFixed(0)})`,
+    mb(median(idle)),
+    `${mb(load.peak)} (${load.ok}/${CLIENTS} completed${load.ok === CLIENTS ? "" : "!"})`,
+  ]);
+  console.error(`measured ${subject.name}`);
+}
+
+console.log(`footprint (${runtime.name} driving; ${RUNS} starts each; ${CLIENTS} concurrent streaming clients)\n`);
+console.log(`| | size on disk | start to first /health 200, median of ${RUNS} (min-max) | idle RSS | peak RSS, ${CLIENTS} streaming clients |`);
+console.log("| --- | --- | --- | --- | --- |");
+for (const row of rows) console.log(`| ${row.join(" | ")} |`);
