@@ -73,9 +73,13 @@ await esbuild.build({
 
 const outfile = option("outfile", EXECUTABLE)!;
 const target = option("target", null);
+// Precompiled bytecode halves start-up (~50 -> ~25 ms for --version here). It
+// is tied to the exact JavaScriptCore build, so it is only used for this
+// machine's own target, the one the tests run.
+const platform = target ? ["--target", target] : ["--bytecode"];
 execFileSync(
   bunExecutable(),
-  ["build", "--compile", BUNDLE, "--outfile", outfile, ...(target ? ["--target", target] : [])],
+  ["build", "--compile", "--format=esm", ...platform, BUNDLE, "--outfile", outfile],
   { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] },
 );
 

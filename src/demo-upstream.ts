@@ -18,6 +18,7 @@ interface DemoOptions {
   exitAtStart: number | null;
   crashAfterMs: number | null;
   hangHealth: boolean;
+  hangHealthAfterMs: number | null;
   stallMs: number;
   ignoreSigterm: boolean;
   spawnGrandchild: boolean;
@@ -36,6 +37,7 @@ fault injection:
   --exit-at-start CODE     log a few lines to stderr, then exit with CODE before serving
   --crash-after-ms MS      exit with code 3 MS ms after a completion request begins
   --hang-health            never answer /health
+  --hang-health-after-ms MS  answer /health normally, then never again once MS ms have passed
   --stall-ms MS            a stream sends its first tokens, then nothing for MS ms
   --ignore-sigterm         survive SIGTERM (only SIGKILL stops it)
   --spawn-grandchild       start \`sleep 600\` in this process group and print its pid
@@ -55,6 +57,7 @@ const VALUE_FLAGS: Record<string, [keyof DemoOptions, "int" | "text"]> = {
   "--exit-at-start": ["exitAtStart", "int"],
   "--crash-after-ms": ["crashAfterMs", "int"],
   "--stall-ms": ["stallMs", "int"],
+  "--hang-health-after-ms": ["hangHealthAfterMs", "int"],
   "--log-lines": ["logLines", "int"],
   "--record-disconnect": ["recordDisconnect", "text"],
 };
@@ -76,6 +79,7 @@ function parseFlags(args: string[]): DemoOptions | string {
     exitAtStart: null,
     crashAfterMs: null,
     hangHealth: false,
+    hangHealthAfterMs: null,
     stallMs: 0,
     ignoreSigterm: false,
     spawnGrandchild: false,
@@ -357,7 +361,8 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
   app.get("/", (c) => c.text("demo-upstream"));
 
   app.get("/health", async (c) => {
-    if (options.hangHealth) {
+    const hangNow = options.hangHealthAfterMs !== null && Date.now() - startedAt >= options.hangHealthAfterMs;
+    if (options.hangHealth || hangNow) {
       await new Promise((resolve) => c.req.raw.signal.addEventListener("abort", resolve, { once: true }));
       return clientGone();
     }

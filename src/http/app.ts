@@ -4,6 +4,7 @@
  * Everything stateful lives in the router; this file only maps HTTP to it.
  */
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { ModelswapError } from "../errors.ts";
 import type { LogHub } from "../logger.ts";
@@ -72,6 +73,11 @@ export function buildApp(ctx: AppContext): Hono {
   });
   app.get("/health", (c) => c.text("OK"));
   app.use("*", requireApiKey(() => config().apiKeys));
+  app.use("*", (c, next) => {
+    const maxSize = config().maxBodyBytes;
+    const tooLarge = new ModelswapError(413, "request_too_large", `request body is larger than ${maxSize} bytes (maxBodyBytes in the config)`);
+    return bodyLimit({ maxSize, onError: (c) => errorResponse(tooLarge, flavorOf(c.req.path)) })(c, next);
+  });
 
   const handleModelRoute = (request: Request, upstreamPath: string) => modelRoute(ctx, request, upstreamPath);
 
