@@ -53,7 +53,7 @@ interface Subject {
   size(pid: number): string;
 }
 
-const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+const mb = (bytes: number) => (bytes < 1e6 ? `${(bytes / 1e3).toFixed(0)} kB` : `${(bytes / 1e6).toFixed(1)} MB`);
 const routerArgs = (port: number) => ["--config", CONFIG, "--listen", `127.0.0.1:${port}`];
 
 /** Size of the executable a pid runs, plus the shared libraries it has mapped. */
@@ -149,6 +149,8 @@ async function start(subject: Subject, loaded = false) {
 interface Live {
   now: number;
   max: number;
+  /** Why clients failed, for stderr. */
+  failures: string[];
 }
 
 /** One streaming client: resolves true when it got `[DONE]`, false on any failure. */
@@ -172,8 +174,11 @@ async function streamingClient(url: string, subject: Subject, live: Live): Promi
       streaming = true;
       text += decoder.decode(chunk, { stream: true });
     }
-    return response.status === 200 && text.includes("data: [DONE]");
-  } catch {
+    if (response.status === 200 && text.includes("data: [DONE]")) return true;
+    live.failures.push(`HTTP ${response.status}: ${text.slice(0, 200)}`);
+    return false;
+  } catch (error) {
+    live.failures.push(String(error));
     return false;
   } finally {
     if (streaming) live.now--;
@@ -185,8 +190,8 @@ async function underLoad(subject: Subject) {
   const server = await start(subject, true);
   try {
     // Load the model first, so that the swap is not part of the figure.
-    await streamingClient(server.url, { ...subject, streamTokens: 1 }, { now: 0, max: 0 });
-    const live: Live = { now: 0, max: 0 };
+    await streamingClient(server.url, { ...subject, streamTokens: 1 }, { now: 0, max: 0, failures: [] });
+    const live: Live = { now: 0, max: 0, failures: [] };
     let peak = rssBytes(server.pid);
     let done = false;
     const clients = Promise.all(Array.from({ length: CLIENTS }, () => streamingClient(server.url, subject, live)))
@@ -196,6 +201,7 @@ async function underLoad(subject: Subject) {
       await pause(20);
     }
     const ok = (await clients).filter(Boolean).length;
+    for (const failure of new Set(live.failures)) console.error(`${subject.name}: a client failed: ${failure}`);
     return { peak, ok, maxLive: live.max };
   } finally {
     await server.stop();

@@ -702,7 +702,7 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
     return c.json({ prompt, model: body.model ?? options.model });
   });
 
-  app.all("/echo", async (c) => {
+  const echo = async (c: Context) => {
     const url = new URL(c.req.url);
     const body = await c.req.raw.text();
     let model: unknown = url.searchParams.get("model") ?? options.model;
@@ -720,7 +720,10 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
       body,
       model,
     });
-  });
+  };
+  // `/echo/<anything>` too, so a client pointed at base URL `.../echo` sees exactly what it sent.
+  app.all("/echo", echo);
+  app.all("/echo/*", echo);
 
   app.notFound((c) =>
     errorResponse(404, `demo-upstream has no endpoint ${c.req.method} ${c.req.path}`, "not_found_error")

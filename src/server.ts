@@ -71,7 +71,8 @@ export class ModelswapServer {
     const http = await runtime.serve({
       hostname: options.listen.hostname,
       port: options.listen.port,
-      maxRequestBodySize: config.maxBodyBytes,
+      // The HTTP layer enforces maxBodyBytes (it can change on reload, and answers a proper 413).
+      maxRequestBodySize: 2 ** 40,
       fetch: (request) => app.fetch(request),
     });
     server = new ModelswapServer(runtime, logs, log, router, http, orphans);

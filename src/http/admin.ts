@@ -1,6 +1,6 @@
 /**
- * Routes about the router itself: model listing, running/status views,
- * unload, and log history/streams.
+ * Routes about the router itself: running/status views, unload, and log
+ * history/streams (the model list is in model-list.ts).
  */
 import { Hono } from "hono";
 import { resolveModelId } from "../config/load.ts";
@@ -10,35 +10,6 @@ import type { AppContext } from "./app.ts";
 /** The admin and listing routes. */
 export function adminRoutes(ctx: AppContext): Hono {
   const app = new Hono();
-
-  const listModels = () => {
-    const router = ctx.router();
-    const config = router.config;
-    const created = Math.floor(Date.now() / 1000);
-    const data: Record<string, unknown>[] = [];
-    for (const [id, model] of Object.entries(config.models)) {
-      if (model.unlisted) continue;
-      const state = router.upstream(id)?.state ?? "stopped";
-      const record = (recordId: string, type: string) => ({
-        id: recordId,
-        object: "model",
-        created,
-        owned_by: "modelswap",
-        ...(model.name ? { name: model.name } : {}),
-        ...(model.description ? { description: model.description } : {}),
-        metadata: model.metadata,
-        meta: { llamaswap: { ...model.metadata, type, ...(type === "alias" ? { modelID: id } : {}) } },
-        state,
-        status: { value: state === "stopped" || state === "failed" ? "unloaded" : "loaded" },
-      });
-      data.push(record(id, "model"));
-      if (config.includeAliasesInList) for (const alias of model.aliases) data.push(record(alias, "alias"));
-    }
-    data.sort((a, b) => String(a.id).localeCompare(String(b.id)));
-    return { object: "list", data };
-  };
-  app.get("/v1/models", (c) => c.json(listModels()));
-  app.get("/models", (c) => c.json(listModels()));
 
   app.get("/running", (c) => {
     const router = ctx.router();

@@ -13,7 +13,10 @@ import type { Router } from "../router.ts";
 import { adminRoutes } from "./admin.ts";
 import { requireApiKey } from "./auth.ts";
 import { errorResponse, type ErrorFlavor } from "./errors.ts";
-import { modelRoute } from "./model-route.ts";
+import { modelListRoutes } from "./model-list.ts";
+import { modelRoute, type RouteState } from "./model-route.ts";
+import { ProfileSwitch, profileRoutes } from "./profiles.ts";
+import { SelectorReservations } from "./selectors.ts";
 import { upstreamRoutes } from "./upstream-route.ts";
 
 /** Routes whose POST body names the model (JSON or multipart). */
@@ -55,7 +58,7 @@ export interface AppContext {
 }
 
 function flavorOf(path: string): ErrorFlavor {
-  return path.startsWith("/v1/messages") ? "anthropic" : "openai";
+  return /^\/v1?\/messages(\/|$)/.test(path) ? "anthropic" : "openai";
 }
 
 /** Builds the Hono application. */
@@ -79,7 +82,8 @@ export function buildApp(ctx: AppContext): Hono {
     return bodyLimit({ maxSize, onError: (c) => errorResponse(tooLarge, flavorOf(c.req.path)) })(c, next);
   });
 
-  const handleModelRoute = (request: Request, upstreamPath: string) => modelRoute(ctx, request, upstreamPath);
+  const state: RouteState = { profiles: new ProfileSwitch(config), reservations: new SelectorReservations() };
+  const handleModelRoute = (request: Request, upstreamPath: string) => modelRoute(ctx, state, request, upstreamPath);
 
   for (const path of MODEL_ROUTES) {
     app.post(path, (c) => handleModelRoute(c.req.raw, path + new URL(c.req.url).search));
@@ -94,6 +98,8 @@ export function buildApp(ctx: AppContext): Hono {
   }
 
   app.route("/", upstreamRoutes(ctx));
+  app.route("/", modelListRoutes(ctx, state.profiles));
+  app.route("/", profileRoutes(state.profiles, config));
   app.route("/", adminRoutes(ctx));
   return app;
 }

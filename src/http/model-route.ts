@@ -1,31 +1,106 @@
 /**
- * The path of one model-dispatched request: find the model, admit it
- * through the router, wait for the model (with loading feedback when the
- * client streams), and forward it.
+ * The path of one model-dispatched request: find the model the request
+ * names, apply the active profile and any selector, resolve it to a local
+ * model (ids and aliases win) or else a peer model, apply that model's
+ * filters, then either admit it through the router — waiting for the model,
+ * with loading feedback when the client streams — or stream it to the peer.
  */
 import { resolveModelId } from "../config/load.ts";
 import { ModelswapError } from "../errors.ts";
+import type { RequestObservation } from "../observer.ts";
 import type { Lease } from "../router.ts";
 import type { AppContext } from "./app.ts";
 import { asModelswapError } from "./errors.ts";
+import { rewriteBody, rewriteQueryModel } from "./filters.ts";
 import { LoadingProgress, loadingResponse } from "./loading.ts";
-import { bodyBytes, readModelRequest } from "./model.ts";
+import { type ModelRequest, readModelRequest } from "./model.ts";
+import { forwardToPeer, resolvePeerModel } from "./peers.ts";
+import type { ProfileSwitch } from "./profiles.ts";
+import { chooseSelectorTarget, type SelectorReservations } from "./selectors.ts";
 import { forward } from "./proxy.ts";
 
+/** Request-routing state that lives as long as the HTTP app (not part of the config). */
+export interface RouteState {
+  profiles: ProfileSwitch;
+  reservations: SelectorReservations;
+}
+
 /** Serve one request whose body or query names a model; `upstreamPath` is what the upstream receives. */
-export async function modelRoute(ctx: AppContext, request: Request, upstreamPath: string): Promise<Response> {
-  const config = () => ctx.router().config;
+export async function modelRoute(ctx: AppContext, state: RouteState, request: Request, upstreamPath: string): Promise<Response> {
+  const router = ctx.router();
+  const config = router.config;
   const parsed = await readModelRequest(request);
   if (!parsed.model) {
     throw new ModelswapError(400, "model_required", 'request names no model: set "model" in the JSON body (or the form field / ?model= query)');
   }
-  const id = resolveModelId(config(), parsed.model);
-  if (!id) {
-    throw new ModelswapError(404, "model_not_found", `model "${parsed.model}" is not configured; GET /v1/models lists the available models`, { model: parsed.model });
+  const pinned = state.profiles.rewrite(parsed.model);
+  const choice = chooseSelectorTarget(config, pinned, (id) => router.upstream(id)?.state, state.reservations);
+  const name = choice?.target ?? pinned;
+  const release = choice?.release ?? (() => {});
+  // The reservation ends with the request however it ends; a client that goes away ends it too.
+  request.signal.addEventListener("abort", release, { once: true });
+  const observe = (model: string): RequestObservation => {
+    const observation = ctx.observer.request({ model, path: new URL(request.url).pathname, method: request.method, stream: parsed.stream });
+    return {
+      granted: () => observation.granted(),
+      chunk: (bytes) => observation.chunk(bytes),
+      end: (result) => {
+        release();
+        observation.end(result);
+      },
+    };
+  };
+  /** The `model` the upstream should see when it differs from what the client sent. */
+  const changed = (model: string) => (model === parsed.model ? undefined : model);
+
+  try {
+    const id = resolveModelId(config, name);
+    if (id !== undefined) {
+      return await localRoute(ctx, request, upstreamPath, parsed, {
+        id,
+        requested: name,
+        model: changed(config.models[id].useModelName || name),
+        observation: observe(id),
+      });
+    }
+    const peer = resolvePeerModel(config, name);
+    if (peer !== undefined) {
+      const model = changed(peer.model);
+      return await forwardToPeer({
+        target: peer,
+        method: request.method,
+        path: rewriteQueryModel(upstreamPath, model),
+        headers: request.headers,
+        body: rewriteBody(parsed.body, { model, filters: peer.peer.filters, requested: name }),
+        signal: request.signal,
+        observation: observe(peer.fqn),
+      });
+    }
+  } catch (error) {
+    release();
+    throw error;
   }
-  const model = config().models[id];
+  release();
+  const shown = name === parsed.model ? `"${name}"` : `"${parsed.model}" (as "${name}")`;
+  throw new ModelswapError(404, "model_not_found", `model ${shown} is not configured locally or on any peer; GET /v1/models lists the available models`, { model: parsed.model });
+}
+
+/** Where a local request goes and what its upstream sees. */
+interface LocalTarget {
+  id: string;
+  /** The name after profile and selector rewrites (picks the setParamsByID entry). */
+  requested: string;
+  /** The `model` to send upstream, when it differs from the client's. */
+  model: string | undefined;
+  observation: RequestObservation;
+}
+
+async function localRoute(ctx: AppContext, request: Request, upstreamPath: string, parsed: ModelRequest, target: LocalTarget): Promise<Response> {
+  const { id, observation } = target;
   const router = ctx.router();
-  const observation = ctx.observer.request({ model: id, path: new URL(request.url).pathname, method: request.method, stream: parsed.stream });
+  const model = router.config.models[id];
+  const body = rewriteBody(parsed.body, { model: target.model, filters: model.filters, requested: target.requested });
+  const path = rewriteQueryModel(upstreamPath, target.model);
   const progress = new LoadingProgress();
   let ticket;
   try {
@@ -39,9 +114,9 @@ export async function modelRoute(ctx: AppContext, request: Request, upstreamPath
     return forward({
       lease,
       method: request.method,
-      path: upstreamPath,
+      path,
       headers: request.headers,
-      body: bodyBytes(parsed.body, model.useModelName || undefined),
+      body,
       signal: request.signal,
       stallTimeoutMs: model.stallTimeout * 1000,
       tap: (chunk) => observation.chunk(chunk),

@@ -23,6 +23,8 @@ export function routerArgv(): string[] {
 /** A router process under test. */
 export interface RouterProcess {
   url: string;
+  /** The config file it was started with (tests rewrite it to exercise reloads). */
+  configPath: string;
   proc: ChildProcess;
   /** Everything the router printed so far (stdout and stderr). */
   output(): string;
@@ -46,10 +48,13 @@ export function demoCmd(extra = ""): string {
 }
 
 /** Start a router on a free port with this config text. */
-export async function startRouter(yaml: string, extraArgs: string[] = []): Promise<RouterProcess> {
-  const configPath = writeConfig(yaml);
+export async function startRouter(yaml: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<RouterProcess> {
+  // A random port range per router keeps suites that run at the same time from meeting on 5800.
+  const ports = /^startPort:/m.test(yaml) ? "" : `startPort: ${20000 + Math.floor(Math.random() * 400) * 100}\n`;
+  const configPath = writeConfig(ports + yaml);
   const proc = runtime.spawn({
     argv: [...routerArgv(), "--config", configPath, "--listen", "127.0.0.1:0", ...extraArgs],
+    env,
     output: "pipe",
   });
   let text = "";
@@ -102,7 +107,7 @@ export async function startRouter(yaml: string, extraArgs: string[] = []): Promi
 
   try {
     const match = await waitForOutput(/listening on (http:\/\/[\d.:]+)/);
-    return { url: match[1], proc, output: () => text, waitForOutput, stop };
+    return { url: match[1], configPath, proc, output: () => text, waitForOutput, stop };
   } catch (error) {
     proc.kill("SIGKILL");
     throw error;

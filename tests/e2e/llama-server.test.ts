@@ -198,15 +198,20 @@ models:
         { signal: client.signal },
       );
       assert.equal(response.status, 200);
+      // Read three tokens by hand: leaving a for-await loop would cancel the
+      // body, i.e. disconnect before the slot is inspected.
+      const events = sseData(response.body!);
       let contentChunks = 0;
-      const stream = sseData(response.body!);
-      for await (const data of stream) {
-        if ((JSON.parse(data) as ChatChunk).choices[0]?.delta.content) contentChunks++;
-        if (contentChunks === 3) break;
+      while (contentChunks < 3) {
+        const { value } = await events.next();
+        if ((JSON.parse(value as string) as ChatChunk).choices[0]?.delta.content) contentChunks++;
       }
       const [busy] = await slots();
       assert.equal(busy.is_processing, true, "the only slot is generating");
       client.abort();
+      await assert.rejects(async () => {
+        while (!(await events.next()).done); // the rest of the stream fails with the abort
+      });
 
       await eventually(async () => !(await slots())[0].is_processing, 5_000, "the llama-server slot to become idle");
       const started = Date.now();

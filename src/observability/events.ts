@@ -1,0 +1,151 @@
+/**
+ * The live feed behind `GET /api/events` (Server-Sent Events). Each
+ * subscriber first gets a snapshot, then every published event. Publishing
+ * never waits: each subscriber has a bounded buffer, and a subscriber that
+ * does not keep up loses messages (counted, never logged: llama-swap #1042
+ * filled disks with one warning per dropped message), then gets a `dropped`
+ * event and a fresh snapshot so its view is whole again.
+ */
+
+const encoder = new TextEncoder();
+
+/** Options for {@link EventFeed}. */
+export interface EventFeedOptions {
+  /** Bytes a subscriber may have unread before messages are dropped (default 1 MiB). */
+  maxBufferedBytes?: number;
+  /** Interval of SSE comments that keep idle connections open through proxies (default 15 s). */
+  keepAliveMs?: number;
+}
+
+/** What a subscriber asks for. */
+export interface SubscribeOptions {
+  /** Receive `log` events too (default true; the dashboard reads logs from `/logs/stream`). */
+  logs?: boolean;
+}
+
+interface Subscriber {
+  controller: ReadableStreamDefaultController<Uint8Array>;
+  logs: boolean;
+  /** Messages dropped since this subscriber last received one. */
+  dropped: number;
+}
+
+/** One SSE message: `event: <name>` and its JSON data. */
+export function sseMessage(event: string, data: unknown): Uint8Array {
+  return encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+const KEEP_ALIVE = encoder.encode(": keep-alive\n\n");
+
+/** Fan-out of events to SSE subscribers with bounded, dropping buffers. */
+export class EventFeed {
+  readonly #subscribers = new Set<Subscriber>();
+  readonly #snapshot: () => unknown;
+  readonly #maxBuffered: number;
+  readonly #keepAliveMs: number;
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
+  #dropped = 0;
+
+  /** @param snapshot the current state, sent first to every subscriber and after drops */
+  constructor(snapshot: () => unknown, options: EventFeedOptions = {}) {
+    this.#snapshot = snapshot;
+    this.#maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
+    this.#keepAliveMs = options.keepAliveMs ?? 15_000;
+  }
+
+  /** Open connections. */
+  get subscribers(): number {
+    return this.#subscribers.size;
+  }
+
+  /** Messages dropped so far across all subscribers. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** True when a subscriber wants `log` events (lets the log tap skip work nobody reads). */
+  get wantsLogs(): boolean {
+    for (const subscriber of this.#subscribers) if (subscriber.logs) return true;
+    return false;
+  }
+
+  /** Send an event to every subscriber now; never blocks. `log` events go only to those that asked for logs. */
+  publish(event: string, data: unknown): void {
+    if (this.#subscribers.size === 0) return;
+    const isLog = event === "log";
+    let bytes: Uint8Array | null = null;
+    for (const subscriber of this.#subscribers) {
+      if (isLog && !subscriber.logs) continue;
+      bytes ??= sseMessage(event, data);
+      this.#deliver(subscriber, bytes);
+    }
+  }
+
+  /** A new subscriber's byte stream: the snapshot, then live events, until it is cancelled. */
+  subscribe(options: SubscribeOptions = {}): ReadableStream<Uint8Array> {
+    let subscriber: Subscriber;
+    return new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        subscriber = { controller, logs: options.logs ?? true, dropped: 0 };
+        controller.enqueue(sseMessage("snapshot", this.#snapshot()));
+        this.#subscribers.add(subscriber);
+        this.#keepAlive ??= setInterval(() => this.#sendKeepAlive(), this.#keepAliveMs);
+      },
+      cancel: () => this.#remove(subscriber),
+    }, new ByteLengthQueuingStrategy({ highWaterMark: this.#maxBuffered }));
+  }
+
+  /** End every subscriber's stream (shutdown). */
+  close(): void {
+    for (const subscriber of [...this.#subscribers]) {
+      this.#remove(subscriber);
+      try {
+        subscriber.controller.close();
+      } catch {
+        // Already closed or errored by the server: nothing left to end.
+      }
+    }
+  }
+
+  #deliver(subscriber: Subscriber, bytes: Uint8Array): void {
+    const room = subscriber.controller.desiredSize ?? 0;
+    if (room < bytes.byteLength) {
+      subscriber.dropped++;
+      this.#dropped++;
+      return;
+    }
+    this.#enqueue(subscriber, bytes);
+  }
+
+  /** Enqueue, first telling a subscriber that lost messages and re-sending it the whole state. */
+  #enqueue(subscriber: Subscriber, bytes: Uint8Array | null): void {
+    try {
+      if (subscriber.dropped > 0) {
+        subscriber.controller.enqueue(sseMessage("dropped", { messages: subscriber.dropped }));
+        subscriber.controller.enqueue(sseMessage("snapshot", this.#snapshot()));
+        subscriber.dropped = 0;
+      }
+      if (bytes) subscriber.controller.enqueue(bytes);
+    } catch {
+      // The connection is gone but cancel has not run yet.
+      this.#remove(subscriber);
+    }
+  }
+
+  /** Keep idle connections open, and resynchronise subscribers that dropped messages and have room again. */
+  #sendKeepAlive(): void {
+    for (const subscriber of this.#subscribers) {
+      const room = subscriber.controller.desiredSize ?? 0;
+      if (subscriber.dropped > 0 && room > 0) this.#enqueue(subscriber, null);
+      else if (room >= KEEP_ALIVE.byteLength) this.#enqueue(subscriber, KEEP_ALIVE);
+    }
+  }
+
+  #remove(subscriber: Subscriber): void {
+    this.#subscribers.delete(subscriber);
+    if (this.#subscribers.size === 0) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * The real {@link Observer}: turns what the router and the HTTP layer report
+ * into Prometheus metrics, the activity ring and the live event feed, and
+ * taps the router's and models' logs for the feed. Everything here is
+ * synchronous bookkeeping; nothing on the request path waits for it.
+ */
+import type { Config } from "../config/schema.ts";
+import type { LogHub } from "../logger.ts";
+import type { Observer, RequestInfo, RequestObservation } from "../observer.ts";
+import type { ModelStatus } from "../router.ts";
+import type { ModelState, SwapPlan } from "../scheduler/effects.ts";
+import { type ActivityRecord, ActivityLog } from "./activity.ts";
+import { EventFeed, type EventFeedOptions } from "./events.ts";
+import { ModelswapMetrics } from "./metrics.ts";
+import { UsageScanner } from "./usage.ts";
+
+/** What observability reads from the router (the current one: it changes on reload). */
+export interface ObservedRouter {
+  readonly config: Config;
+  status(): ModelStatus[];
+}
+
+/** One model as the dashboard and `/api/events` show it: its status plus its configured names. */
+export interface ModelView extends ModelStatus {
+  name: string;
+  description: string;
+  aliases: string[];
+  unlisted: boolean;
+}
+
+/** The first message of `/api/events` (and the resync after dropped messages). */
+export interface Snapshot {
+  version: string;
+  /** Server time (ISO 8601), to anchor uptimes. */
+  time: string;
+  models: ModelView[];
+  /** Recent requests, newest first. */
+  activity: ActivityRecord[];
+}
+
+/** Options for {@link Observability}. */
+export interface ObservabilityOptions {
+  /** The router serving now. Called lazily, never during construction. */
+  router: () => ObservedRouter;
+  logs: LogHub;
+  version: string;
+  /** Least time between two queue/in-flight updates on the event feed (default 250 ms). */
+  loadIntervalMs?: number;
+  events?: EventFeedOptions;
+}
+
+/** Activity rows included in a snapshot. */
+const SNAPSHOT_ACTIVITY = 100;
+
+/** Metrics, activity and events for one running modelswap. */
+export class Observability implements Observer {
+  readonly metrics: ModelswapMetrics;
+  readonly activity: ActivityLog;
+  readonly events: EventFeed;
+  readonly #router: () => ObservedRouter;
+  readonly #logs: LogHub;
+  readonly #version: string;
+  readonly #loadIntervalMs: number;
+  readonly #unsubscribe: Array<() => void> = [];
+  readonly #tappedModels = new Set<string>();
+  #modelsTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastModelsAt = 0;
+
+  constructor(options: ObservabilityOptions) {
+    this.#router = options.router;
+    this.#logs = options.logs;
+    this.#version = options.version;
+    this.#loadIntervalMs = options.loadIntervalMs ?? 250;
+    this.metrics = new ModelswapMetrics(options.version);
+    this.activity = new ActivityLog(() => this.#router().config.metricsMaxInMemory);
+    this.events = new EventFeed(() => this.snapshot(), options.events);
+    this.#tapLog("proxy", options.logs.proxy.subscribe.bind(options.logs.proxy));
+  }
+
+  /** The state a new `/api/events` subscriber starts from. */
+  snapshot(): Snapshot {
+    return {
+      version: this.#version,
+      time: new Date().toISOString(),
+      models: this.models(),
+      activity: this.activity.recent(SNAPSHOT_ACTIVITY),
+    };
+  }
+
+  /** Every configured model with its live status, sorted by id. */
+  models(): ModelView[] {
+    const router = this.#router();
+    return router.status().map((status) => {
+      this.#tapModelLog(status.model);
+      const model = router.config.models[status.model];
+      return {
+        ...status,
+        name: model?.name ?? "",
+        description: model?.description ?? "",
+        aliases: model?.aliases ?? [],
+        unlisted: model?.unlisted ?? false,
+      };
+    });
+  }
+
+  /** `/metrics` text. */
+  renderMetrics(): string {
+    return this.metrics.render(this.#router().status(), this.events);
+  }
+
+  /** Stop timers and log taps and end every event stream (shutdown, tests). */
+  close(): void {
+    clearTimeout(this.#modelsTimer);
+    this.#modelsTimer = undefined;
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    this.events.close();
+  }
+
+  modelState(model: string, from: ModelState, to: ModelState): void {
+    this.#tapModelLog(model);
+    this.events.publish("state", { model, from, to });
+    this.#publishModelsIn(0);
+  }
+
+  swapStarted(plan: SwapPlan): void {
+    this.events.publish("swap", { phase: "started", id: plan.id, target: plan.target, evict: plan.evict, reason: plan.reason });
+  }
+
+  swapFinished(plan: SwapPlan, durationMs: number, error: string | null): void {
+    this.metrics.swapFinished(plan.target, durationMs, error === null);
+    this.events.publish("swap", {
+      phase: "finished",
+      id: plan.id,
+      target: plan.target,
+      evict: plan.evict,
+      reason: plan.reason,
+      durationMs,
+      error,
+    });
+  }
+
+  crashed(model: string, reason: string): void {
+    this.metrics.crashed(model);
+    this.events.publish("crash", { model, reason });
+  }
+
+  loadChanged(): void {
+    this.#publishModelsIn(Math.max(0, this.#lastModelsAt + this.#loadIntervalMs - Date.now()));
+  }
+
+  request(info: RequestInfo): RequestObservation {
+    const time = new Date().toISOString();
+    const arrived = performance.now();
+    let grantedAt: number | null = null;
+    let firstByteAt: number | null = null;
+    const scanner = new UsageScanner();
+    let ended = false;
+    return {
+      granted: () => {
+        grantedAt ??= performance.now();
+      },
+      chunk: (bytes) => {
+        firstByteAt ??= performance.now();
+        scanner.push(bytes);
+      },
+      end: (result) => {
+        if (ended) return;
+        ended = true;
+        const now = performance.now();
+        const usage = scanner.finish();
+        // Without llama-server's own figure, generation runs from the first streamed byte (or the grant) to the end.
+        const generationStart = info.stream ? firstByteAt ?? grantedAt : grantedAt;
+        const generationMs = generationStart === null ? 0 : now - generationStart;
+        const measured = usage.completionTokens && generationMs >= 1 ? usage.completionTokens / (generationMs / 1000) : null;
+        const record = this.activity.add({
+          time,
+          model: info.model,
+          path: info.path,
+          method: info.method,
+          stream: info.stream,
+          status: result.status,
+          durationMs: round(now - arrived),
+          queueWaitMs: round((grantedAt ?? now) - arrived),
+          promptTokens: usage.promptTokens,
+          completionTokens: usage.completionTokens,
+          tokensPerSecond: roundOrNull(usage.generationPerSecond ?? measured),
+          promptTokensPerSecond: roundOrNull(usage.promptPerSecond),
+          bytes: result.bytes,
+          error: result.error ?? null,
+        });
+        this.metrics.requestEnded(record);
+        this.events.publish("activity", record);
+      },
+    };
+  }
+
+  /** Publish the models list after `delayMs`, unless an update is already due sooner. */
+  #publishModelsIn(delayMs: number): void {
+    if (this.events.subscribers === 0) return;
+    if (this.#modelsTimer !== undefined) {
+      if (delayMs > 0) return;
+      clearTimeout(this.#modelsTimer);
+    }
+    this.#modelsTimer = setTimeout(() => {
+      this.#modelsTimer = undefined;
+      this.#lastModelsAt = Date.now();
+      this.events.publish("models", this.models());
+    }, delayMs);
+  }
+
+  #tapModelLog(model: string): void {
+    if (this.#tappedModels.has(model)) return;
+    this.#tappedModels.add(model);
+    const buffer = this.#logs.model(model);
+    this.#tapLog(model, buffer.subscribe.bind(buffer));
+  }
+
+  #tapLog(source: string, subscribe: (listener: (text: string) => void) => () => void): void {
+    this.#unsubscribe.push(subscribe((text) => {
+      if (this.events.wantsLogs) this.events.publish("log", { source, text });
+    }));
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+function roundOrNull(value: number | null): number | null {
+  return value === null || !Number.isFinite(value) ? null : round(value);
+}
