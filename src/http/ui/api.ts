@@ -22,8 +22,8 @@ export function modelPath(id: string): string {
   return id.split("/").map(encodeURIComponent).join("/");
 }
 
-/** The error message of a failed admin call, from the OpenAI-style body when there is one. */
-async function failure(response: Response): Promise<Error> {
+/** The error of a failed call, with the message of the OpenAI-style body when there is one. */
+export async function responseError(response: Response): Promise<Error> {
   const text = await response.text();
   try {
     const body = JSON.parse(text) as { error?: { message?: string } };
@@ -37,7 +37,7 @@ async function failure(response: Response): Promise<Error> {
 /** POST to an admin route; rejects with the server's message on failure. */
 export async function post(path: string): Promise<void> {
   const response = await fetch(path, { method: "POST" });
-  if (!response.ok) throw await failure(response);
+  if (!response.ok) throw await responseError(response);
   await response.body?.cancel();
 }
 
@@ -55,5 +55,3 @@ export function unloadModel(id: string): Promise<void> {
 export function unloadAll(): Promise<void> {
   return post("/api/models/unload");
 }
-
-export { failure as responseError };

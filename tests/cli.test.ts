@@ -1,0 +1,89 @@
+/**
+ * The command line: llama-swap's flag spellings keep working, mistakes are
+ * clear errors (not stack traces), and `validate` reports every config error
+ * with its key path.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { CliError, parseCli, parseListen } from "../src/cli.ts";
+import { routerArgv, runtime, writeConfig } from "./e2e/harness.ts";
+
+async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = runtime.spawn({ argv: [...routerArgv(), ...args], output: "pipe" });
+  const [stdout, stderr, status] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { code: status.code, stdout, stderr };
+}
+
+describe("flag parsing", () => {
+  test("llama-swap's Go-style spellings and ours mean the same", () => {
+    for (const args of [
+      ["-config", "c.yaml", "-listen", ":9000", "-watch-config"],
+      ["--config", "c.yaml", "--listen", ":9000", "--watch-config"],
+      ["--config=c.yaml", "-listen=:9000", "-watch-config=true"],
+    ]) {
+      assert.deepEqual(parseCli(args), {
+        kind: "serve",
+        config: "c.yaml",
+        listen: { hostname: "0.0.0.0", port: 9000 },
+        watchConfig: true,
+        logLevel: null,
+      });
+    }
+    assert.deepEqual(parseCli([]), { kind: "serve", config: null, listen: { hostname: "127.0.0.1", port: 8080 }, watchConfig: false, logLevel: null });
+    assert.deepEqual(parseCli(["-version"]), { kind: "version" });
+    assert.deepEqual(parseCli(["validate", "--config", "x.yaml"]), { kind: "validate", config: "x.yaml" });
+    assert.deepEqual(parseCli(["demo-upstream", "--port", "1"]), { kind: "demo-upstream", args: ["--port", "1"] });
+    assert.equal((parseCli(["--log-level", "debug"]) as { logLevel: string }).logLevel, "debug");
+  });
+
+  test("listen addresses", () => {
+    assert.deepEqual(parseListen("127.0.0.1:8080"), { hostname: "127.0.0.1", port: 8080 });
+    assert.deepEqual(parseListen("[::1]:8080"), { hostname: "::1", port: 8080 });
+    assert.throws(() => parseListen("8080"), /HOST:PORT/);
+    assert.throws(() => parseListen("host:99999"), /HOST:PORT/);
+  });
+
+  test("mistakes are CliErrors that say what to do", () => {
+    assert.throws(() => parseCli(["--bogus"]), (e) => e instanceof CliError && /unknown flag "--bogus".*--help/.test(e.message));
+    assert.throws(() => parseCli(["--config"]), /--config needs a value/);
+    assert.throws(() => parseCli(["--log-level", "loud"]), /debug, info, warn, error/);
+    assert.throws(() => parseCli(["stray"]), /unexpected argument "stray"/);
+  });
+});
+
+describe("the program", () => {
+  test("--version prints the version and exits 0", async () => {
+    const result = await run(["--version"]);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /^version: \S+ \(\S+\)/);
+  });
+
+  test("an unknown flag or a missing config file is a one-line error, not a stack trace", async () => {
+    const flag = await run(["--nope"]);
+    assert.equal(flag.code, 2);
+    assert.match(flag.stderr, /unknown flag "--nope"/);
+    assert.doesNotMatch(flag.stderr, /at .*\.ts:\d+/);
+    const missing = await run(["--config", "/nonexistent/config.yaml"]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /cannot read \/nonexistent\/config\.yaml/);
+    assert.doesNotMatch(missing.stderr, /at .*\.ts:\d+/);
+  });
+
+  test("validate: exit 0 with a summary, or exit 1 listing every error with its path", async () => {
+    const good = writeConfig("models:\n  a:\n    cmd: llama-server --port ${PORT}\n  b:\n    cmd: llama-server --port ${PORT}\n");
+    const ok = await run(["validate", "--config", good]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /OK \(2 models, router group\)/);
+
+    const bad = writeConfig("models:\n  a:\n    cmd: x\n    ttl: soon\n  b:\n    cmd: y\n    aliases: [a]\n    proxy: not a url\n");
+    const failed = await run(["validate", "--config", bad]);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /models\.a\.ttl/);
+    assert.match(failed.stderr, /models\.b\.proxy/);
+    assert.equal(failed.stdout, "");
+  });
+});
