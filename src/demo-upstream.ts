@@ -594,11 +594,16 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
     if (input === undefined || inputs.length === 0) return errorResponse(400, '"input" is required');
     const texts = inputs.map((x) => (typeof x === "string" ? x : JSON.stringify(x)));
     const tokens = countPromptTokens(texts);
+    // llama-server honours encoding_format "base64" (little-endian float32), the OpenAI SDK's default.
+    const encode = (vector: number[]) =>
+      body.encoding_format === "base64"
+        ? btoa(String.fromCharCode(...new Uint8Array(new Float32Array(vector).buffer)))
+        : vector;
     return c.json({
       model: body.model ?? options.model,
       object: "list",
       usage: { prompt_tokens: tokens, total_tokens: tokens },
-      data: texts.map((text, index) => ({ embedding: embed(text), index, object: "embedding" })),
+      data: texts.map((text, index) => ({ embedding: encode(embed(text)), index, object: "embedding" })),
     });
   });
 

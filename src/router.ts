@@ -12,6 +12,7 @@ import type { Effects, ModelState, Planner, RequestId, SwapPlan } from "./schedu
 import { buildPlanner } from "./scheduler/planners/build.ts";
 import { Scheduler, type SchedulerSettings } from "./scheduler/scheduler.ts";
 import { splitCommand } from "./upstream/command.ts";
+import type { LogFiles } from "./upstream/logfile.ts";
 import { type GroupTracker, Upstream, type UpstreamSpec } from "./upstream/upstream.ts";
 
 /** The right to send requests to a ready upstream; release it exactly once. */
@@ -60,6 +61,8 @@ export interface RouterDeps {
   groups?: GroupTracker;
   /** Metrics, events and activity (default: none). */
   observer?: Observer;
+  /** Per-model log files (`logDir`), or none. */
+  logFiles?: LogFiles;
 }
 
 /** Builds the upstream spec of one configured model. */
@@ -263,6 +266,7 @@ export class Router {
 
   #addUpstream(id: string): void {
     const { runtime, logs, log, groups } = this.#deps;
+    this.#deps.logFiles?.attach(id, logs.model(id));
     const upstream = new Upstream(upstreamSpec(this.#config, id), runtime, logs.model(id), {
       groups,
       log: (level, message) => log[level](message),

@@ -8,9 +8,10 @@ import { ConfigError, type LoadResult } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
 import { buildApp } from "./http/app.ts";
 import { type LogLevel, LogHub, Logger } from "./logger.ts";
-import { NO_OBSERVER } from "./observer.ts";
+import { Observability } from "./observability/observer.ts";
 import { Router } from "./router.ts";
 import type { HttpServer, Runtime } from "./runtime/runtime.ts";
+import { LogFiles } from "./upstream/logfile.ts";
 import { OrphanGuard } from "./upstream/orphans.ts";
 import { VERSION } from "./version.ts";
 
@@ -46,6 +47,8 @@ export class ModelswapServer {
   #reloadConfig: (() => Promise<LoadResult>) | null = null;
   #cliLogLevel: LogLevel | null = null;
   #reloading: Promise<boolean> | null = null;
+  #observability: Observability | null = null;
+  #logFiles: LogFiles | undefined;
 
   private constructor(runtime: Runtime, logs: LogHub, log: Logger, router: Router, http: HttpServer, orphans: OrphanGuard) {
     this.#runtime = runtime;
@@ -59,15 +62,16 @@ export class ModelswapServer {
   /** Start serving; resolves once the port is bound and preloads were started. */
   static async start(options: ServerOptions): Promise<ModelswapServer> {
     const { runtime, config } = options;
-    const logs = new LogHub(config.logToStdout, options.out);
+    const logs = new LogHub(config.logToStdout, options.out, config.logBufferBytes);
     logs.redactor.set(options.secrets ?? []);
     const log = new Logger(logs.proxy, options.logLevel ?? config.logLevel);
     for (const warning of options.warnings ?? []) log.warn(`config: ${warning}`);
     const orphans = await OrphanGuard.start(runtime, (message) => log.warn(message));
-    const observer = NO_OBSERVER;
-    const router = new Router(config, { runtime, logs, log, groups: orphans, observer });
+    const observer = new Observability({ router: () => server.#router, logs, version: VERSION });
+    const logFiles = config.logDir ? new LogFiles(runtime, config.logDir, (message) => log.warn(message)) : undefined;
+    const router = new Router(config, { runtime, logs, log, groups: orphans, observer, logFiles });
     let server!: ModelswapServer;
-    const app = buildApp({ router: () => server.#router, logs, observer, version: VERSION });
+    const app = buildApp({ router: () => server.#router, logs, observer, observability: observer, version: VERSION });
     const http = await runtime.serve({
       hostname: options.listen.hostname,
       port: options.listen.port,
@@ -77,6 +81,8 @@ export class ModelswapServer {
     });
     server = new ModelswapServer(runtime, logs, log, router, http, orphans);
     server.#reloadConfig = options.reloadConfig ?? null;
+    server.#observability = observer;
+    server.#logFiles = logFiles;
     server.#cliLogLevel = options.logLevel ?? null;
     const models = Object.keys(config.models).length;
     log.notice(`modelswap ${VERSION} (${runtime.name}) listening on http://${formatHost(http.hostname)}:${http.port} with ${models} model${models === 1 ? "" : "s"}`);
@@ -155,6 +161,8 @@ export class ModelswapServer {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await this.#router.shutdown();
+    await this.#logFiles?.flushed();
+    this.#observability?.close();
     this.#orphans.close();
     await this.#http.stop(true);
     this.log.info("shutdown complete: every upstream stopped");

@@ -306,6 +306,8 @@ export const configSchema = section({
   }).prefault({}),
   /** Ours: directory for per-model log files; null = no files. */
   logDir: text().nullable().default(null),
+  /** Ours: bytes of recent output kept per log (router, each model, combined) for /logs and the UI; read at startup. */
+  logBufferBytes: integer({ min: 1024 }).default(100 * 1024),
   /** Ours: largest request body accepted, in bytes. */
   maxBodyBytes: integer({ min: 1 }).default(256 * 1024 * 1024),
   /** Ours: how crashes, failed starts and hangs are handled. */

@@ -51,6 +51,13 @@ export function adminRoutes(ctx: AppContext): Hono {
     await ctx.router().unload([id]);
     return c.text("OK");
   });
+  app.post("/api/models/load/*", async (c) => {
+    const name = decodeURIComponent(c.req.path.slice("/api/models/load/".length));
+    const id = resolveModelId(ctx.router().config, name);
+    if (!id) throw new ModelswapError(404, "model_not_found", `model "${name}" is not configured; GET /v1/models lists the available models`, { model: name });
+    await ctx.router().load(id);
+    return c.json({ msg: "ok", model: id });
+  });
 
   app.get("/", (c) => c.redirect("/ui", 302));
   app.get("/logs", (c) => {

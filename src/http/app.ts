@@ -8,6 +8,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { ModelswapError } from "../errors.ts";
 import type { LogHub } from "../logger.ts";
+import type { Observability } from "../observability/observer.ts";
 import type { Observer } from "../observer.ts";
 import type { Router } from "../router.ts";
 import { adminRoutes } from "./admin.ts";
@@ -15,8 +16,10 @@ import { requireApiKey } from "./auth.ts";
 import { errorResponse, type ErrorFlavor } from "./errors.ts";
 import { modelListRoutes } from "./model-list.ts";
 import { modelRoute, type RouteState } from "./model-route.ts";
+import { observabilityRoutes } from "./observability.ts";
 import { ProfileSwitch, profileRoutes } from "./profiles.ts";
 import { SelectorReservations } from "./selectors.ts";
+import { uiRoutes } from "./ui/routes.ts";
 import { upstreamRoutes } from "./upstream-route.ts";
 
 /** Routes whose POST body names the model (JSON or multipart). */
@@ -54,6 +57,8 @@ export interface AppContext {
   router(): Router;
   logs: LogHub;
   observer: Observer;
+  /** Metrics, activity and the event feed behind `/metrics`, `/api/activity` and `/api/events`. */
+  observability: Observability;
   version: string;
 }
 
@@ -101,5 +106,7 @@ export function buildApp(ctx: AppContext): Hono {
   app.route("/", modelListRoutes(ctx, state.profiles));
   app.route("/", profileRoutes(state.profiles, config));
   app.route("/", adminRoutes(ctx));
+  app.route("/", observabilityRoutes(ctx.observability));
+  app.route("/", uiRoutes());
   return app;
 }

@@ -46,9 +46,12 @@ export function requireApiKey(keys: () => string[]): MiddlewareHandler {
     for (const candidate of allowed) ok = (key !== null && constantTimeEqual(key, candidate)) || ok;
     if (ok) return next();
     const flavor = c.req.path.startsWith("/v1/messages") ? "anthropic" : "openai";
-    return errorResponse(
+    const denied = errorResponse(
       new ModelswapError(401, "invalid_api_key", "missing or invalid API key: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'"),
       flavor,
     );
+    // A browser opening a page (the dashboard) gets a Basic challenge, so it prompts for the key as a password.
+    if (/text\/html/.test(c.req.header("accept") ?? "")) denied.headers.set("www-authenticate", 'Basic realm="modelswap", charset="UTF-8"');
+    return denied;
   };
 }

@@ -119,7 +119,8 @@ export class Scheduler {
   /**
    * Admits a request for `model` or refuses it (404 unknown, 429 concurrency
    * limit, 503 queue full or shutting down), then serves, joins, starts a swap
-   * or queues it. A grant or start may happen before this returns.
+   * or queues it. A grant or start may happen before this returns. Ids must
+   * be unique for the scheduler's lifetime.
    */
   request(id: RequestId, model: string, now: number): Admission {
     if (this.#requests.has(id)) throw new Error(`scheduler: request id ${id} was admitted twice`);
@@ -271,8 +272,9 @@ export class Scheduler {
     return true;
   }
 
-  /** The timer armed through `Effects.setTimer` fired. */
+  /** The timer armed through `Effects.setTimer` fired (early or late is fine: it is re-armed if needed). */
   tick(now: number): void {
+    this.#timerAt = null; // it fired; #settle arms it again if a deadline is still ahead
     this.#drain(now);
     this.#settle();
   }
@@ -359,13 +361,14 @@ export class Scheduler {
     const held = fence !== null && fence.request.model !== model && fence.evict.has(model);
     const swap = this.#swapFor.get(model);
     if (swap) {
-      return held ? { kind: "wait", why: heldBy(fence!, model) } : { kind: "join", swap };
+      return held ? { kind: "wait", why: heldBy(fence, model) } : { kind: "join", swap };
     }
-    if (held) return { kind: "wait", why: heldBy(fence!, model) };
+    if (held) return { kind: "wait", why: heldBy(fence, model) };
 
     const evict = this.#evictionFor(model);
-    const evictedBy = [...this.#swaps.values()].find((active) => active.plan.evict.includes(model));
-    if (evict.length === 0 && !evictedBy && this.#effects.modelState(model) === "ready") return { kind: "grant" };
+    if (evict.length === 0 && !this.#beingEvicted(model) && this.#effects.modelState(model) === "ready") {
+      return { kind: "grant" };
+    }
 
     for (const active of this.#swaps.values()) {
       const { target, evict: theirs } = active.plan;
@@ -383,6 +386,11 @@ export class Scheduler {
       }
     }
     return { kind: "start", evict };
+  }
+
+  #beingEvicted(model: string): boolean {
+    for (const active of this.#swaps.values()) if (active.plan.evict.includes(model)) return true;
+    return false;
   }
 
   /** Would the starved request's swap have to stop `model` if `model` were running? */

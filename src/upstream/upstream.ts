@@ -222,6 +222,7 @@ export class Upstream {
     this.#starts++;
     this.#proc = proc;
     this.#hooks.groups?.track(proc.pid, argv);
+    this.log.write(`[modelswap] ${id} started ${new Date().toISOString()} pid ${proc.pid} port ${spec.port ?? new URL(baseUrl).port}: ${argv.join(" ")}\n`);
     const onLine = (line: string) => {
       this.log.write(line);
       this.#tail.push(line.trimEnd());

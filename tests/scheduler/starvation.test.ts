@@ -152,6 +152,15 @@ describe("starvation timeout", () => {
     assert.deepEqual(trace.swapTargets, []);
   });
 
+  test("a timer that fires early is armed again for the same deadline", () => {
+    const trace = Trace.busy(30_000);
+    trace.request("b");
+    trace.rig.now = 29_999;
+    trace.rig.scheduler.tick(trace.rig.now);
+    assert.equal(trace.rig.world.timer, 30_000);
+    assert.equal(trace.rig.scheduler.snapshot().starving, null);
+  });
+
   test("a deadline that passed before the timer fired is honoured by the next event", () => {
     const trace = Trace.busy(30_000);
     trace.request("b");
