@@ -327,7 +327,7 @@ export class Router {
         released = true;
         this.#scheduler.serveDone(id, Date.now());
         this.#observer.loadChanged();
-        if (this.#scheduler.snapshot().inFlight[model] ?? 0) return;
+        if (this.#scheduler.inFlight(model) > 0) return;
         if (this.#restartWhenIdle.has(model)) this.#restartIfIdle(model);
         else this.#armTtl(model);
       },

@@ -4,6 +4,7 @@
  * Everything stateful lives in the router; this file only maps HTTP to it.
  */
 import { Hono } from "hono";
+import type { Config } from "../config/schema.ts";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { ModelswapError } from "../errors.ts";
@@ -75,17 +76,30 @@ export function buildApp(ctx: AppContext): Hono {
   app.notFound((c) =>
     errorResponse(new ModelswapError(404, "route_not_found", `no route for ${c.req.method} ${c.req.path}; see the README for the supported endpoints`))
   );
-  app.use("*", (c, next) => {
-    const origins = config().cors.origins;
-    return cors({ origin: origins.includes("*") ? "*" : origins, maxAge: 86400 })(c, next);
-  });
+  // The CORS and body-limit middlewares depend on the config; rebuild them only when it is reloaded.
+  const perConfig = <T>(build: (c: Config) => T) => {
+    let built: { config: Config; value: T } | null = null;
+    return () => {
+      const current = config();
+      if (built?.config !== current) built = { config: current, value: build(current) };
+      return built.value;
+    };
+  };
+  const corsFor = perConfig((c) => cors({ origin: c.cors.origins.includes("*") ? "*" : c.cors.origins, maxAge: 86400 }));
+  const bodyLimitFor = perConfig((c) =>
+    bodyLimit({
+      maxSize: c.maxBodyBytes,
+      onError: (ctx) =>
+        errorResponse(
+          new ModelswapError(413, "request_too_large", `request body is larger than ${c.maxBodyBytes} bytes (maxBodyBytes in the config)`),
+          flavorOf(ctx.req.path),
+        ),
+    })
+  );
+  app.use("*", (c, next) => corsFor()(c, next));
   app.get("/health", (c) => c.text("OK"));
   app.use("*", requireApiKey(() => config().apiKeys));
-  app.use("*", (c, next) => {
-    const maxSize = config().maxBodyBytes;
-    const tooLarge = new ModelswapError(413, "request_too_large", `request body is larger than ${maxSize} bytes (maxBodyBytes in the config)`);
-    return bodyLimit({ maxSize, onError: (c) => errorResponse(tooLarge, flavorOf(c.req.path)) })(c, next);
-  });
+  app.use("*", (c, next) => bodyLimitFor()(c, next));
 
   const state: RouteState = { profiles: new ProfileSwitch(config), reservations: new SelectorReservations() };
   const handleModelRoute = (request: Request, upstreamPath: string) => modelRoute(ctx, state, request, upstreamPath);

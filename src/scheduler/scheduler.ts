@@ -332,6 +332,11 @@ export class Scheduler {
     this.#settle();
   }
 
+  /** Requests currently being served by a model (advisory, cheap). */
+  inFlight(model: string): number {
+    return this.#inFlight.get(model) ?? 0;
+  }
+
   /** Advisory snapshot for the status API and tests. */
   snapshot(): SchedulerSnapshot {
     return {

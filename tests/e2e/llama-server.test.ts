@@ -188,6 +188,47 @@ models:
       assert.ok(props.default_generation_settings, "llama-server's props document");
     });
 
+    test("llama-server's token usage and timings reach /api/activity and /metrics", async () => {
+      const completionTokens = async () => {
+        const metrics = await (await fetch(`${router.url}/metrics`)).text();
+        const line = /^modelswap_completion_tokens_total\{model="tiny-b"\} (\d+)$/m.exec(metrics);
+        return line ? Number(line[1]) : 0;
+      };
+      const before = await completionTokens();
+      const plain = await postJson(`${router.url}/v1/chat/completions`, chat("tiny-b", { max_tokens: 6 }));
+      assert.equal(plain.status, 200);
+      await plain.arrayBuffer();
+      const streamed = await postJson(
+        `${router.url}/v1/chat/completions`,
+        chat("tiny-b", { max_tokens: 7, stream: true, stream_options: { include_usage: true } }),
+      );
+      assert.equal(streamed.status, 200);
+      await streamed.arrayBuffer();
+
+      interface Activity {
+        stream: boolean;
+        status: number;
+        completionTokens: number | null;
+        promptTokens: number | null;
+        tokensPerSecond: number | null;
+        promptTokensPerSecond: number | null;
+      }
+      const records = await eventually(async () => {
+        const { data } = await (await fetch(`${router.url}/api/activity?model=tiny-b&limit=2`)).json() as { data: Activity[] };
+        return data.length === 2 && data.every((r) => r.completionTokens !== null) ? data : null;
+      }, 5_000, "both requests in /api/activity");
+      const [streamRecord, plainRecord] = records; // newest first
+      assert.deepEqual([plainRecord.stream, plainRecord.completionTokens], [false, 6]);
+      assert.deepEqual([streamRecord.stream, streamRecord.completionTokens], [true, 7]);
+      for (const record of records) {
+        assert.equal(record.status, 200);
+        assert.ok(record.promptTokens! > 0, "prompt tokens from llama-server's usage");
+        assert.ok(record.tokensPerSecond! > 0, "generation speed from llama-server's timings");
+        assert.ok(record.promptTokensPerSecond! > 0, "prompt speed from llama-server's timings");
+      }
+      assert.equal(await completionTokens() - before, 13, "modelswap_completion_tokens_total counts both");
+    });
+
     test("a client abort mid-generation frees the llama-server slot", async () => {
       const slots = async () => (await (await fetch(`${router.url}/upstream/tiny-a/slots`)).json()) as { is_processing: boolean }[];
       const client = new AbortController();

@@ -37,11 +37,11 @@ function row(record: ActivityRecord): HTMLTableRowElement {
     : `${count(record.promptTokens)} → ${count(record.completionTokens)}`;
   return h(
     "tr",
-    { "data-id": String(record.id), title: record.error ?? "" },
+    { "data-id": String(record.id), class: failed ? "failed" : "", title: record.error ?? "" },
     h("td", {}, clock(record.time)),
     h("td", {}, record.model),
     h("td", { class: "opt" }, record.path),
-    h("td", { class: failed ? "err" : "" }, String(record.status)),
+    h("td", { class: "opt" }, String(record.status)),
     h("td", { class: "num" }, duration(record.durationMs)),
     h("td", { class: "num opt" }, duration(record.queueWaitMs)),
     h("td", { class: "num" }, tokens),

@@ -32,6 +32,7 @@ export class LogViewer {
     select.append(h("option", { value: "proxy" }, "Router"), h("option", { value: "upstream" }, "All models"));
     select.addEventListener("change", () => this.show(select.value));
     follow.addEventListener("change", () => this.#scroll());
+    addEventListener("resize", () => this.#scroll());
     view.addEventListener("scroll", () => {
       const atBottom = view.scrollHeight - view.scrollTop - view.clientHeight < 8;
       if (follow.checked !== atBottom) follow.checked = atBottom;
