@@ -242,7 +242,7 @@ export class Router {
         continue;
       }
       const spec = upstreamSpec(config, id);
-      if (JSON.stringify(spec) === JSON.stringify(upstream.spec)) continue;
+      if (JSON.stringify(spec) === JSON.stringify(upstream.configuredSpec)) continue;
       upstream.updateSpec(spec);
       changed.push(id);
       if (upstream.state !== "stopped") this.#restartWhenIdle.add(id);

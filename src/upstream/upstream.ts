@@ -69,6 +69,7 @@ const TAIL_LINES = 12;
 export class Upstream {
   readonly log: LogBuffer;
   #spec: UpstreamSpec;
+  #configured: UpstreamSpec;
   #nextSpec: UpstreamSpec | null = null;
   #state: ModelState = "stopped";
   #proc: ChildProcess | null = null;
@@ -88,6 +89,7 @@ export class Upstream {
 
   constructor(spec: UpstreamSpec, runtime: Runtime, log: LogBuffer, hooks: UpstreamHooks = {}) {
     this.#spec = spec;
+    this.#configured = spec;
     this.#runtime = runtime;
     this.log = log;
     this.#hooks = hooks;
@@ -99,8 +101,14 @@ export class Upstream {
     return this.#spec;
   }
 
+  /** The settings as the config gave them (before a port fallback). */
+  get configuredSpec(): UpstreamSpec {
+    return this.#configured;
+  }
+
   /** New settings from a config reload; they take effect at the next start and clear a failed state. */
   updateSpec(spec: UpstreamSpec): void {
+    this.#configured = spec;
     this.#failures = new FailureWindow({ maxFailures: spec.supervision.maxFailures, windowMs: spec.supervision.failureWindowMs });
     if (this.#state === "failed") this.#setState("stopped");
     if (this.#state === "stopped") this.#spec = spec;

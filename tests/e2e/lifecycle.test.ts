@@ -77,7 +77,10 @@ models:
 });
 
 describe("config reload", () => {
+  // A fixed startPort in every version of the file, so ports (part of a model's settings) stay put.
+  const startPort = 30000 + Math.floor(Math.random() * 300) * 100;
   const config = (bReply: string, extra = "") => `
+startPort: ${startPort}
 routing:
   router:
     use: group
@@ -120,7 +123,7 @@ ${extra}`;
     const router = await startRouter(config("first"));
     try {
       const bPid = await load(router, "b");
-      writeFileSync(router.configPath, `models:\n  a:\n    cmd: ${demoCmd("--model a")}\n`);
+      writeFileSync(router.configPath, `startPort: ${startPort}\nmodels:\n  a:\n    cmd: ${demoCmd("--model a")}\n`);
       router.proc.kill("SIGHUP");
       await router.waitForOutput(/config reloaded; .*removed: b/, 10_000);
       await eventually(() => !runtime.isAlive(bPid), 5000, "removed model stopped");
