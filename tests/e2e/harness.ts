@@ -114,12 +114,15 @@ export async function startRouter(yaml: string, extraArgs: string[] = [], env: R
   }
 }
 
+/** `T` without its falsy members. */
+type Truthy<T> = Exclude<T, false | null | undefined | 0 | "">;
+
 /** Poll `fn` until it returns a truthy value (for state only observable by polling, e.g. /proc). */
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, what = "condition"): Promise<NonNullable<T>> {
+export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, what = "condition"): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
-    if (value) return value as NonNullable<T>;
+    if (value) return value as Truthy<T>;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chat, demoCmd, eventually, postJson, type RouterProcess, startRouter } from "../e2e/harness.ts";
+import { RawGet } from "./raw-http.ts";
 import { parseExposition, promtoolCheck, promtoolMissing, sampleValue } from "./exposition.ts";
 import { SseReader } from "./sse.ts";
 
@@ -130,11 +131,15 @@ models:
   });
 
   test("?no-history streams only what is logged from then on", async () => {
-    const response = await fetch(`${router.url}/logs/stream/proxy?no-history`);
-    const reading = readUntil(response.body!, /unloaded|stopping pid/);
-    await fetch(`${router.url}/api/models/unload/alpha`, { method: "POST" });
-    const text = await reading;
-    assert.doesNotMatch(text, /listening on/, "no history");
+    const stream = await RawGet.open(router.url, "/logs/stream/proxy?no-history");
+    try {
+      await stream.waitFor(/^HTTP\/1\.1 200/); // the handler has run: the stream is subscribed
+      await fetch(`${router.url}/api/models/unload/alpha`, { method: "POST" });
+      await stream.waitFor(/alpha: stopping pid/);
+      assert.doesNotMatch(stream.text, /listening on/, "no history");
+    } finally {
+      stream.close();
+    }
   });
 
   test("/metrics counts requests, tokens, swaps and state, and promtool accepts it", { skip: promtoolMissing() }, async () => {
@@ -183,11 +188,11 @@ models:
     const text = await eventually(() => {
       try {
         const content = readFileSync(path, "utf8");
-        return /\] alpha pid \d+ (exited|killed)/.test(content) && (content.match(/ started /g) ?? []).length >= 2 && content;
+        return /\] alpha pid \d+ (exited|killed)/.test(content) && content;
       } catch {
         return false;
       }
-    }, 10_000, `${path} with two spawns and an exit`);
+    }, 10_000, `${path} with a spawn and its exit`);
     const lines = text.split("\n");
     const header = lines.findIndex((line) => /^\[modelswap\] alpha started \d{4}-\d\d-\d\dT[\d:.]+Z pid \d+ port \d+: \S+.*demo-upstream --port \d+ --model alpha/.test(line));
     assert.ok(header >= 0, text);
