@@ -47,10 +47,16 @@ export const MODEL_ROUTES = [
   "/apply-template",
   "/embedding",
   "/embeddings",
+  "/v1/audio/voices",
+  "/sdapi/v1/txt2img",
+  "/sdapi/v1/img2img",
 ];
 
+/** llama-swap's `/audioapi/...` routes reach the upstream without the prefix. */
+export const PREFIXED_MODEL_ROUTES: Record<string, string> = { "/audioapi/v1/tasks/run": "/v1/tasks/run" };
+
 /** Routes whose `?model=` query names the model (GET). */
-export const QUERY_MODEL_ROUTES = ["/props", "/slots", "/v1/audio/voices"];
+export const QUERY_MODEL_ROUTES = ["/props", "/slots", "/v1/audio/voices", "/sdapi/v1/loras"];
 
 /** What the app needs from the running server. */
 export interface AppContext {
@@ -99,6 +105,7 @@ export function buildApp(ctx: AppContext): Hono {
   // CORS only concerns browsers, which always send Origin; other clients skip the middleware's cost.
   app.use("*", (c, next) => (c.req.raw.headers.has("origin") || c.req.method === "OPTIONS" ? corsFor()(c, next) : next()));
   app.get("/health", (c) => c.text("OK"));
+  app.get("/wol-health", (c) => c.text("OK"));
   app.use("*", requireApiKey(() => config().apiKeys));
   app.use("*", (c, next) => bodyLimitFor()(c, next));
 
@@ -112,6 +119,9 @@ export function buildApp(ctx: AppContext): Hono {
       const short = path.slice(3);
       app.post(`/v${short}`, (c) => handleModelRoute(c.req.raw, short));
     }
+  }
+  for (const [path, upstreamPath] of Object.entries(PREFIXED_MODEL_ROUTES)) {
+    app.post(path, (c) => handleModelRoute(c.req.raw, upstreamPath + new URL(c.req.url).search));
   }
   for (const path of QUERY_MODEL_ROUTES) {
     app.get(path, (c) => handleModelRoute(c.req.raw, path + new URL(c.req.url).search));

@@ -50,8 +50,12 @@ export function requireApiKey(keys: () => string[]): MiddlewareHandler {
       new ModelswapError(401, "invalid_api_key", "missing or invalid API key: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'"),
       flavor,
     );
-    // A browser opening a page (the dashboard) gets a Basic challenge, so it prompts for the key as a password.
-    if (/text\/html/.test(c.req.header("accept") ?? "")) denied.headers.set("www-authenticate", 'Basic realm="modelswap", charset="UTF-8"');
+    // A browser opening a page, or the dashboard's own requests (same origin), get a Basic challenge: the browser
+    // prompts for the key as a password once, then answers later challenges itself. Other clients keep Bearer.
+    const site = c.req.header("sec-fetch-site");
+    if (/text\/html/.test(c.req.header("accept") ?? "") || site === "same-origin" || site === "none") {
+      denied.headers.set("www-authenticate", 'Basic realm="modelswap", charset="UTF-8"');
+    }
     return denied;
   };
 }

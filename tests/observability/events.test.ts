@@ -176,7 +176,7 @@ describe("Observability events", () => {
     assert.equal((await withLogs.next()).event, "crash");
   });
 
-  test("dropped messages are counted in /metrics and never logged (llama-swap #1042)", async () => {
+  test("dropped messages are counted in /metrics and never logged (llama-swap #1042)", () => {
     const { obs, logs } = observability();
     read(obs.events.subscribe()); // never read
     const before = logs.proxy.history();

@@ -1,9 +1,11 @@
+/// <reference lib="dom" />
 /**
  * The dashboard in a real browser (Debian's chromium driven by
  * playwright-core) against a real router with demo upstreams and an API
  * key: the model list, load → ready, live log lines, a streamed playground
  * reply, the activity table, unload; screenshots at desktop and phone width
- * go to tests/artifacts/ for a human to look at.
+ * go to tests/artifacts/ for a human to look at. (The DOM library above
+ * types the functions that run inside the page.)
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -66,18 +68,23 @@ models:
     if (router) await router.stop();
   });
 
-  test("a browser without the key is asked for it (Basic), which the dashboard accepts", async () => {
-    const denied = await fetch(`${router.url}/ui`, { headers: { accept: "text/html" } });
-    assert.equal(denied.status, 401);
-    assert.match(denied.headers.get("www-authenticate") ?? "", /^Basic realm="modelswap"/);
-    const allowed = await fetch(`${router.url}/ui`, { headers: { authorization: `Basic ${btoa(`any:${API_KEY}`)}` } });
-    assert.equal(allowed.status, 200);
-    await allowed.body?.cancel();
+  test("a browser without the key is asked for it (Basic); API clients get a Bearer challenge", async () => {
+    const browserRequests: Record<string, string>[] = [{ accept: "text/html" }, { "sec-fetch-site": "same-origin", accept: "text/event-stream" }];
+    for (const headers of browserRequests) {
+      const denied = await fetch(`${router.url}/ui/`, { headers });
+      assert.equal(denied.status, 401);
+      assert.match(denied.headers.get("www-authenticate") ?? "", /^Basic realm="modelswap"/, JSON.stringify(headers));
+    }
+    const api = await fetch(`${router.url}/api/activity`);
+    assert.equal(api.status, 401);
+    assert.match(api.headers.get("www-authenticate") ?? "", /^Bearer/);
+    const home = await fetch(`${router.url}/`, { headers: { authorization: `Basic ${btoa(`any:${API_KEY}`)}` }, redirect: "manual" });
+    assert.equal(home.status, 302);
+    assert.equal(home.headers.get("location"), "/ui");
   });
 
-  test("opens at / and lists every model, live", async () => {
-    await page.goto(router.url + "/");
-    assert.equal(new URL(page.url()).pathname, "/ui");
+  test("opens (at /ui/, the hardest case for Basic auth) and lists every model, live", async () => {
+    await page.goto(router.url + "/ui/");
     await page.locator('[data-model="alpha"][data-state="stopped"]').waitFor();
     await page.locator('[data-model="beta"][data-state="stopped"]').waitFor();
     assert.match(await page.locator('[data-model="alpha"] .model-name').innerText(), /Alpha 7B · aka a/);
