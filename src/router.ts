@@ -338,19 +338,19 @@ export class Router {
   async #swap(plan: SwapPlan): Promise<void> {
     const { log } = this.#deps;
     const started = Date.now();
-    const evicting = plan.evict.length ? ` evicting ${plan.evict.join(", ")}` : "";
-    log.info(`swap to ${plan.target}${evicting} (${plan.reason})`);
+    const evicting = plan.evict.length ? `, stopping ${plan.evict.join(", ")}` : "";
+    log.info(`${plan.target}: loading${evicting} (${plan.reason})`);
     this.#observer.swapStarted(plan);
     let error: ModelswapError | null = null;
     try {
       await Promise.all(plan.evict.map((model) => this.#stopModel(model)));
       await this.#upstreams.get(plan.target)!.ensureReady();
-      log.info(`swap to ${plan.target} done in ${Date.now() - started} ms`);
+      log.info(`${plan.target}: ready in ${Date.now() - started} ms`);
     } catch (cause) {
       error = cause instanceof ModelswapError
         ? cause
         : new ModelswapError(502, "upstream_start_failed", `model "${plan.target}" failed to start: ${cause}`, { model: plan.target });
-      log.warn(`swap to ${plan.target} failed after ${Date.now() - started} ms: ${error.message.split("\n")[0]}`);
+      log.warn(`${plan.target}: failed to load after ${Date.now() - started} ms: ${error.message.split("\n")[0]}`);
     }
     this.#observer.swapFinished(plan, Date.now() - started, error?.message ?? null);
     this.#scheduler.swapDone(plan.id, error, Date.now());

@@ -53,7 +53,7 @@ export interface UpstreamHooks {
   onState?(id: string, from: ModelState, to: ModelState): void;
   /** The process exited (or was killed as hung) while it was ready. */
   onCrash?(id: string, reason: string): void;
-  log?(level: "info" | "warn", message: string): void;
+  log?(level: "debug" | "info" | "warn", message: string): void;
   groups?: GroupTracker;
 }
 
@@ -251,7 +251,7 @@ export class Upstream {
       this.#failures.succeeded();
       this.#setState("ready");
       this.#watchLiveness(proc);
-      this.#hooks.log?.("info", `${id}: ready in ${this.#readyAt - startedAt} ms`);
+      this.#hooks.log?.("debug", `${id}: healthy ${this.#readyAt - startedAt} ms after spawn`);
       return;
     }
     if (this.#exitReason !== null && this.#proc !== proc) {

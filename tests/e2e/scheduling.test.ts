@@ -46,7 +46,7 @@ models:
       assert.equal(big.status, 200);
       await big.body?.cancel();
       assert.deepEqual(await running(router), ["llama"]);
-      await router.waitForOutput(/swap to llama evicting gemma, voxtral \(.*set=full.*cost=51/);
+      await router.waitForOutput(/llama: loading, stopping gemma, voxtral \(.*set=full.*cost=51/);
     } finally {
       await router.stop();
     }

@@ -85,7 +85,7 @@ models:
       assert.ok(before.some((m) => m.event === "models" && m.data.find((v: { model: string }) => v.model === "org/beta").state === "starting"));
       const header = before.find((m) => m.event === "log" && m.data.source === "org/beta");
       assert.match(header?.data.text, /^\[modelswap\] org\/beta started \d{4}-\d\d-\d\dT\S+ pid \d+ port \d+: .*demo-upstream/);
-      assert.ok(before.some((m) => m.event === "log" && m.data.source === "proxy" && /swap to org\/beta/.test(m.data.text)));
+      assert.ok(before.some((m) => m.event === "log" && m.data.source === "proxy" && /org\/beta: loading/.test(m.data.text)));
     } finally {
       await events.close();
     }
@@ -113,7 +113,7 @@ models:
 
     const sources: Array<[string, RegExp]> = [
       ["/logs/stream", /listening on/],
-      ["/logs/stream/proxy", /swap to alpha/],
+      ["/logs/stream/proxy", /alpha: loading/],
       ["/logs/stream/upstream", /model=alpha/],
       ["/logs/stream/alpha", /model=alpha/],
       ["/logs/stream/a", /model=alpha/],

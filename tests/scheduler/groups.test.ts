@@ -55,14 +55,15 @@ describe("groups table (a running, b requested)", () => {
     const p = planner({ side: group(["c"], { exclusive: false, swap: false }) });
     assert.deepEqual(p.evictionFor("a", ["b", "c"]), ["b", "c"]);
     assert.deepEqual(p.evictionFor("c", ["a", "b"]), [], "a non-exclusive group stops nothing outside itself");
-    assert.equal(p.explain("a", ["b", "c"]), "group=(default) evict=[b, c]");
+    assert.equal(p.explain("a", ["b", "c"]), 'group "(default)" (swap, exclusive)');
   });
 
   test("with no groups and no matrix every model is exclusive", () => {
     const p = buildPlanner(routing({}), MODELS, "");
     assert.ok(p instanceof ExclusivePlanner);
     assert.deepEqual(p.evictionFor("b", ["a", "b", "c"]), ["a", "c"]);
-    assert.equal(p.explain("b", ["a"]), "group=(default) evict=[a]");
+    assert.equal(p.explain("b", ["a"]), "one model at a time: no groups or matrix are configured");
+    assert.equal(p.explain("b", []), "nothing else is running");
   });
 });
 
@@ -82,7 +83,7 @@ describe("groups with the scheduler", () => {
     rig.finishSwap("a");
     rig.serveDone(a);
     assert.deepEqual(rig.world.swapTo("b").evict, ["a"]);
-    assert.equal(rig.world.swapTo("b").reason, "group=g evict=[a]");
+    assert.equal(rig.world.swapTo("b").reason, 'group "g" (swap, not exclusive)');
   });
 });
 

@@ -101,7 +101,7 @@ models:
     await page.locator("#log-view", { hasText: /\[modelswap\] alpha started .* pid \d+ port \d+/ }).waitFor();
     await page.locator("#log-view", { hasText: /demo-upstream pid=\d+ port=\d+ model=alpha/ }).waitFor();
     await page.selectOption("#log-source", "proxy");
-    await page.locator("#log-view", { hasText: /swap to alpha done in \d+ ms/ }).waitFor();
+    await page.locator("#log-view", { hasText: /alpha: ready in \d+ ms/ }).waitFor();
   });
 
   test("the playground streams a reply token by token, then the activity table shows its speed", async () => {

@@ -13,8 +13,10 @@ export class ExclusivePlanner implements Planner {
     return running.filter((model) => model !== target);
   }
 
-  /** e.g. `group=(default) evict=[a]`, matching the groups planner's wording. */
+  /** Why the target stops what it stops, for the swap log line. */
   explain(target: string, running: string[]): string {
-    return `group=${DEFAULT_GROUP} evict=[${this.evictionFor(target, running).join(", ")}]`;
+    return this.evictionFor(target, running).length > 0
+      ? "one model at a time: no groups or matrix are configured"
+      : "nothing else is running";
   }
 }

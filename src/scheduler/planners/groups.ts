@@ -48,9 +48,11 @@ export class GroupsPlanner implements Planner {
     });
   }
 
-  /** e.g. `group=coding evict=[a]`. */
+  /** e.g. `group "coding" (swap, exclusive)`. */
   explain(target: string, running: string[]): string {
-    return `group=${this.#group(target).name} evict=[${this.evictionFor(target, running).join(", ")}]`;
+    const { name, spec } = this.#group(target);
+    const rules = [spec.swap ? "swap" : "no swap", spec.exclusive ? "exclusive" : "not exclusive"].join(", ");
+    return `group "${name}" (${rules})`;
   }
 
   #group(model: string): { name: string; spec: GroupSpec } {
