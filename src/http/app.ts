@@ -112,8 +112,13 @@ export function buildApp(ctx: AppContext): Hono {
   const state: RouteState = { profiles: new ProfileSwitch(config), reservations: new SelectorReservations() };
   const handleModelRoute = (request: Request, upstreamPath: string) => modelRoute(ctx, state, request, upstreamPath);
 
+  /** The query string of a URL ("?a=b" or ""), without parsing the whole URL. */
+  const search = (url: string) => {
+    const at = url.indexOf("?");
+    return at < 0 ? "" : url.slice(at);
+  };
   for (const path of MODEL_ROUTES) {
-    app.post(path, (c) => handleModelRoute(c.req.raw, path + new URL(c.req.url).search));
+    app.post(path, (c) => handleModelRoute(c.req.raw, path + search(c.req.url)));
     if (path.startsWith("/v1/")) {
       // llama-swap's versionless aliases: /v/chat/completions reaches the upstream as /chat/completions
       const short = path.slice(3);
@@ -121,10 +126,10 @@ export function buildApp(ctx: AppContext): Hono {
     }
   }
   for (const [path, upstreamPath] of Object.entries(PREFIXED_MODEL_ROUTES)) {
-    app.post(path, (c) => handleModelRoute(c.req.raw, upstreamPath + new URL(c.req.url).search));
+    app.post(path, (c) => handleModelRoute(c.req.raw, upstreamPath + search(c.req.url)));
   }
   for (const path of QUERY_MODEL_ROUTES) {
-    app.get(path, (c) => handleModelRoute(c.req.raw, path + new URL(c.req.url).search));
+    app.get(path, (c) => handleModelRoute(c.req.raw, path + search(c.req.url)));
   }
 
   app.route("/", upstreamRoutes(ctx));

@@ -40,7 +40,8 @@ export async function modelRoute(ctx: AppContext, state: RouteState, request: Re
   // The reservation ends with the request however it ends; a client that goes away ends it too.
   request.signal.addEventListener("abort", release, { once: true });
   const observe = (model: string): RequestObservation => {
-    const observation = ctx.observer.request({ model, path: new URL(request.url).pathname, method: request.method, stream: parsed.stream });
+    const path = request.url.slice(request.url.indexOf("/", request.url.indexOf("//") + 2)).split("?")[0];
+    const observation = ctx.observer.request({ model, path, method: request.method, stream: parsed.stream });
     return {
       granted: () => observation.granted(),
       chunk: (bytes) => observation.chunk(bytes),

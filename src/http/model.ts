@@ -25,9 +25,10 @@ const decoder = new TextDecoder();
 
 /** Read the request once and find its model. Malformed JSON is a 400. */
 export async function readModelRequest(request: Request): Promise<ModelRequest> {
-  const url = new URL(request.url);
-  const queryModel = url.searchParams.get("model");
-  const queryStream = url.searchParams.get("stream") === "true";
+  const at = request.url.indexOf("?");
+  const query = at < 0 ? null : new URLSearchParams(request.url.slice(at + 1));
+  const queryModel = query?.get("model") ?? null;
+  const queryStream = query?.get("stream") === "true";
   if (request.method === "GET" || request.method === "HEAD" || !request.body) {
     return { model: queryModel, stream: queryStream, body: { kind: "raw", bytes: null } };
   }

@@ -50,10 +50,13 @@ export interface ForwardOptions {
   onDone?: (outcome: ForwardOutcome) => void;
 }
 
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...CLIENT_CREDENTIALS]);
+
 /** Headers for the upstream request: hop-by-hop and client credentials removed. */
-export function upstreamHeaders(incoming: Headers, strip: string[] = CLIENT_CREDENTIALS): Headers {
-  const headers = new Headers(incoming);
-  for (const name of [...HOP_BY_HOP, ...strip]) headers.delete(name);
+export function upstreamHeaders(incoming: Headers, strip?: string[]): Headers {
+  const drop = strip ? new Set([...HOP_BY_HOP, ...strip]) : NOT_FORWARDED;
+  const headers = new Headers();
+  for (const [name, value] of incoming) if (!drop.has(name)) headers.append(name, value);
   return headers;
 }
 
