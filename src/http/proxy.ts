@@ -77,6 +77,15 @@ export async function forward(options: ForwardOptions): Promise<Response> {
     options.onDone?.(outcome);
   };
 
+  /** The error for an exchange that broke before a response was returned; ends the lease. */
+  const failed = async (cause: unknown, when: string): Promise<ModelswapError> => {
+    const error = signal.aborted
+      ? new ModelswapError(499, "client_closed", "client closed the request")
+      : await upstreamFailure(lease, pid, cause, when);
+    finish({ status: error.status, bytes: 0, error: error.message });
+    return error;
+  };
+
   let response: Response;
   try {
     response = await fetch(upstream.spec.baseUrl + options.path, {
@@ -87,11 +96,7 @@ export async function forward(options: ForwardOptions): Promise<Response> {
       redirect: "manual",
     });
   } catch (cause) {
-    const error = signal.aborted
-      ? new ModelswapError(499, "client_closed", "client closed the request")
-      : await upstreamFailure(lease, pid, cause, "before answering");
-    finish({ status: error.status, bytes: 0, error: error.message });
-    throw error;
+    throw await failed(cause, "before answering");
   }
 
   const headers = new Headers(response.headers);
@@ -118,11 +123,7 @@ export async function forward(options: ForwardOptions): Promise<Response> {
       finish({ status: response.status, bytes: bytes.byteLength });
       return new Response(bytes, { status: response.status, statusText: response.statusText, headers });
     } catch (cause) {
-      const error = signal.aborted
-        ? new ModelswapError(499, "client_closed", "client closed the request")
-        : await upstreamFailure(lease, pid, cause, "while answering");
-      finish({ status: error.status, bytes: 0, error: error.message });
-      throw error;
+      throw await failed(cause, "while answering");
     } finally {
       clearTimeout(stall);
     }

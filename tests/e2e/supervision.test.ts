@@ -5,18 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import type { ModelStatus } from "../../src/router.ts";
 import { chat, demoCmd, eventually, postJson, type RouterProcess, runtime, startRouter } from "./harness.ts";
-
-interface ModelStatus {
-  model: string;
-  state: string;
-  pid: number | null;
-  baseUrl: string;
-  inFlight: number;
-  queued: number;
-  restarts: number;
-  lastExit: string | null;
-}
 
 async function statusOf(router: RouterProcess, model: string): Promise<ModelStatus> {
   const body = await (await fetch(`${router.url}/api/status`)).json() as { models: ModelStatus[] };
