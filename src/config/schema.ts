@@ -193,6 +193,10 @@ const peerSchema = section({
   /** The peer's model ids. */
   models: list(nonEmptyText()).min(1, { error: "must list at least one model" }),
   filters: filtersSchema,
+  timeouts: section({
+    /** Seconds the peer may take to send its response headers; 0 = wait forever (llama-swap's default 60). */
+    responseHeader: integer({ min: 0 }).default(60),
+  }).prefault({}),
 });
 
 /** `profiles.<name>`: switchable pins from a requested name to a target; ""/null disables the name. */

@@ -10,7 +10,7 @@ import type { z } from "zod";
 const UNSUPPORTED: Record<string, string[]> = {
   "": ["store", "performance", "captureBuffer", "ui", "logRequests"],
   "models.*": ["timeouts", "compat"],
-  "peers.*": ["timeouts"],
+  "peers.*.timeouts": ["connect", "keepalive", "tlsHandshake", "expectContinue", "idleConn"],
 };
 
 /**
@@ -48,7 +48,9 @@ function walk(value: unknown, schema: z.ZodType, path: string[], warnings: strin
     case "object": {
       if (!isMapping(value)) return;
       const known = Object.keys(def.shape!);
-      const unsupported = UNSUPPORTED[path.length === 2 ? `${path[0]}.*` : path.join(".")] ?? [];
+      // Ids under `models` and `peers` are written as `*` in UNSUPPORTED.
+      const where = path.length >= 2 && (path[0] === "models" || path[0] === "peers") ? [path[0], "*", ...path.slice(2)] : path;
+      const unsupported = UNSUPPORTED[where.join(".")] ?? [];
       for (const [key, item] of Object.entries(value)) {
         if (Object.hasOwn(def.shape!, key)) walk(item, def.shape![key], [...path, key], warnings);
         else if (unsupported.includes(key)) unsupportedLeaves(item, [...path, key], warnings);

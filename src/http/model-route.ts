@@ -38,7 +38,7 @@ export async function modelRoute(ctx: AppContext, state: RouteState, request: Re
   const name = choice?.target ?? pinned;
   const release = choice?.release ?? (() => {});
   // The reservation ends with the request however it ends; a client that goes away ends it too.
-  request.signal.addEventListener("abort", release, { once: true });
+  if (choice) request.signal.addEventListener("abort", release, { once: true });
   const observe = (model: string): RequestObservation => {
     const path = request.url.slice(request.url.indexOf("/", request.url.indexOf("//") + 2)).split("?")[0];
     const observation = ctx.observer.request({ model, path, method: request.method, stream: parsed.stream });

@@ -21,8 +21,6 @@ export interface PeerTarget {
   fqn: string;
 }
 
-/** How long a peer may take to send its response headers (llama-swap's `timeouts.responseHeader` default). */
-export const PEER_RESPONSE_HEADER_TIMEOUT_MS = 60_000;
 
 /** Every name a peer model answers to, per config: FQNs plus unambiguous bare names. */
 const indexes = new WeakMap<Config, Map<string, PeerTarget>>();
@@ -92,10 +90,13 @@ export async function forwardToPeer(options: PeerForward): Promise<Response> {
   }
   const url = target.peer.proxy.replace(/\/+$/, "") + options.path;
   let timedOut = false;
-  const headerTimer = setTimeout(() => {
-    timedOut = true;
-    abort.abort();
-  }, PEER_RESPONSE_HEADER_TIMEOUT_MS);
+  const headerTimeoutS = target.peer.timeouts.responseHeader;
+  const headerTimer = headerTimeoutS > 0
+    ? setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, headerTimeoutS * 1000)
+    : undefined;
   let response: Response;
   try {
     response = await fetch(url, { method: options.method, headers, body: options.body, signal: abort.signal, redirect: "manual" });
@@ -103,7 +104,7 @@ export async function forwardToPeer(options: PeerForward): Promise<Response> {
     const error = signal.aborted
       ? new ModelswapError(499, "client_closed", "client closed the request")
       : timedOut
-      ? new ModelswapError(504, "peer_timeout", `peer "${target.peerId}" at ${target.peer.proxy} sent no response within ${PEER_RESPONSE_HEADER_TIMEOUT_MS / 1000}s for model "${target.fqn}"; check that the peer is healthy`, { model: target.fqn })
+      ? new ModelswapError(504, "peer_timeout", `peer "${target.peerId}" at ${target.peer.proxy} sent no response within ${headerTimeoutS}s (peers.${target.peerId}.timeouts.responseHeader) for model "${target.fqn}"; check that the peer is healthy`, { model: target.fqn })
       : new ModelswapError(502, "peer_unreachable", `peer proxy error: peer "${target.peerId}" at ${target.peer.proxy} failed for model "${target.fqn}": ${cause instanceof Error ? cause.message : String(cause)}; check that the peer is running and that peers.${target.peerId}.proxy is right`, { model: target.fqn });
     finish(error.status, 0, error.message);
     throw error;

@@ -4,6 +4,8 @@
  * which answers with the request as it arrived, headers included).
  */
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { chat, demoCmd, postJson, type RouterProcess, runtime, startRouter } from "../e2e/harness.ts";
 import { type Demo, freePort, startDemo } from "../helpers/process.ts";
@@ -22,9 +24,12 @@ describe(`peers (${runtime.name})`, () => {
   let remote: RouterProcess;
   let local: RouterProcess;
   let echo: Demo;
+  // Accepts connections and never answers: a peer that hangs.
+  const silent = createServer(() => {});
 
   before(async () => {
     echo = await startDemo();
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     remote = await startRouter(`
 apiKeys: [${PEER_KEY}]
 models:
@@ -56,12 +61,18 @@ peers:
   down:
     proxy: http://127.0.0.1:${await freePort()}
     models: [gone]
+  silent:
+    proxy: http://127.0.0.1:${(silent.address() as AddressInfo).port}
+    models: [quiet]
+    timeouts: { responseHeader: 1 }
 `);
   });
 
   after(async () => {
     const exits = [await local?.stop(), await remote?.stop()];
     await echo?.kill();
+    silent.closeAllConnections();
+    silent.close();
     for (const exit of exits) assert.equal(exit?.code, 0);
   });
 
@@ -146,6 +157,12 @@ peers:
     assert.match((await response.json()).error.message, /peer "down" at http:\/\/127\.0\.0\.1:\d+ failed for model "down\/gone"/);
   });
 
+  test("a peer that sends nothing is a 504 after its responseHeader timeout", async () => {
+    const response = await ask("silent/quiet");
+    assert.equal(response.status, 504);
+    assert.match((await response.json()).error.message, /peer "silent" .* sent no response within 1s \(peers\.silent\.timeouts\.responseHeader\)/);
+  });
+
   test("/v1/models lists peer models as <peer>/<model>; CORS allows the configured origin only", async () => {
     const listing = await fetch(`${local.url}/v1/models`, { headers: { origin: "http://ui.example" } });
     assert.equal(listing.headers.get("access-control-allow-origin"), "http://ui.example");
@@ -159,6 +176,7 @@ peers:
       "echo/org/model-x",
       "nokey/shared",
       "shared",
+      "silent/quiet",
     ]);
     const peer = data.find((r: { id: string }) => r.id === "b/beta");
     assert.equal(peer.name, "b: beta");

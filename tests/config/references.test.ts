@@ -69,6 +69,7 @@ models: {}
       apiKey: "sk-or",
       models: ["meta-llama/llama-3.1-8b-instruct"],
       filters: { stripParams: ["top_k"], setParams: {}, setParamsByID: {} },
+      timeouts: { responseHeader: 60 },
     });
   });
 
