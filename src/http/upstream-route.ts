@@ -1,20 +1,22 @@
 /**
  * `/upstream/<model>/<path>`: direct passthrough to a model's own server
  * (llama-server's web UI, `/props`, `/slots`, …). The model is loaded like
- * for any request; the path can never leave the model's base URL.
+ * for any request; the path can never leave the model's base URL. Peer
+ * models (`/upstream/<peer>/<model>/…`) pass through to the peer.
  */
 import { Hono } from "hono";
 import { resolveModelId } from "../config/load.ts";
 import { ModelswapError } from "../errors.ts";
 import type { Lease } from "../router.ts";
 import type { AppContext } from "./app.ts";
+import { forwardToPeer, type PeerTarget, resolvePeerModel } from "./peers.ts";
 import { forward } from "./proxy.ts";
 
 /** Split `/upstream/<model>/<rest>` taking the longest prefix that names a model (ids may contain `/`). */
-export function splitUpstreamPath(
+export function splitUpstreamPath<T>(
   rawPath: string,
-  resolve: (name: string) => string | undefined,
-): { model: string; rest: string } | null {
+  resolve: (name: string) => T | undefined,
+): { model: T; rest: string } | null {
   const segments = rawPath.slice("/upstream/".length).split("/");
   for (let n = segments.length; n >= 1; n--) {
     let name: string;
@@ -24,7 +26,7 @@ export function splitUpstreamPath(
       return null;
     }
     const model = resolve(name);
-    if (model) return { model, rest: n === segments.length ? "" : "/" + segments.slice(n).join("/") };
+    if (model !== undefined) return { model, rest: n === segments.length ? "" : "/" + segments.slice(n).join("/") };
   }
   return null;
 }
@@ -50,7 +52,13 @@ export function upstreamRoutes(ctx: AppContext): Hono {
     const request = c.req.raw;
     const url = new URL(request.url);
     const config = ctx.router().config;
-    const target = splitUpstreamPath(url.pathname, (name) => resolveModelId(config, name));
+    type Found = { local: string } | { peer: PeerTarget };
+    const target = splitUpstreamPath<Found>(url.pathname, (name) => {
+      const local = resolveModelId(config, name);
+      if (local !== undefined) return { local };
+      const peer = resolvePeerModel(config, name);
+      return peer && { peer };
+    });
     if (!target) {
       throw new ModelswapError(404, "model_not_found", `no configured model matches ${url.pathname}; GET /v1/models lists the available models`);
     }
@@ -58,19 +66,32 @@ export function upstreamRoutes(ctx: AppContext): Hono {
       return c.redirect(url.pathname + "/" + url.search, request.method === "GET" || request.method === "HEAD" ? 301 : 308);
     }
     const rest = safeRestPath(target.rest);
-    const router = ctx.router();
-    const upstream = router.upstream(target.model)!;
-    const isAsset = config.upstream.ignorePaths.some((pattern) => new RegExp(pattern).test(rest));
     const body = request.body ? new Uint8Array(await request.arrayBuffer()) : null;
+    if ("peer" in target.model) {
+      // Peers never swap: the path goes straight to the peer's server.
+      return forwardToPeer({
+        target: target.model.peer,
+        method: request.method,
+        path: rest + url.search,
+        headers: request.headers,
+        body,
+        signal: request.signal,
+        observation: ctx.observer.request({ model: target.model.peer.fqn, path: url.pathname, method: request.method, stream: false }),
+      });
+    }
+    const model = target.model.local;
+    const router = ctx.router();
+    const upstream = router.upstream(model)!;
+    const isAsset = config.upstream.ignorePaths.some((pattern) => new RegExp(pattern).test(rest));
     let lease: Lease;
     if (isAsset) {
       // Static assets never load a model nor take a slot of its concurrencyLimit.
       if (upstream.state !== "ready") {
-        throw new ModelswapError(409, "model_not_loaded", `model "${target.model}" is not loaded; ${rest} does not load it (upstream.ignorePaths)`, { model: target.model });
+        throw new ModelswapError(409, "model_not_loaded", `model "${model}" is not loaded; ${rest} does not load it (upstream.ignorePaths)`, { model });
       }
-      lease = { model: target.model, upstream, release: () => {} };
+      lease = { model, upstream, release: () => {} };
     } else {
-      lease = await router.request(target.model, request.signal).lease;
+      lease = await router.request(model, request.signal).lease;
     }
     return forward({
       lease,
@@ -79,7 +100,7 @@ export function upstreamRoutes(ctx: AppContext): Hono {
       headers: request.headers,
       body,
       signal: request.signal,
-      stallTimeoutMs: config.models[target.model].stallTimeout * 1000,
+      stallTimeoutMs: config.models[model].stallTimeout * 1000,
     });
   });
   return app;

@@ -157,6 +157,14 @@ peers:
     assert.match((await response.json()).error.message, /peer "down" at http:\/\/127\.0\.0\.1:\d+ failed for model "down\/gone"/);
   });
 
+  test("/upstream/<peer>/<model>/<path> passes straight through to the peer, with the peer's key", async () => {
+    const response = await fetch(`${local.url}/upstream/echo/org/model-x/props?x=1`, { headers: { authorization: "Bearer client-key" } });
+    const body = await echoed(response);
+    assert.equal(body.path, "/echo/props");
+    assert.equal(body.query.x, "1");
+    assert.equal(body.headers.authorization, "Bearer echo-key");
+  });
+
   test("a peer that sends nothing is a 504 after its responseHeader timeout", async () => {
     const response = await ask("silent/quiet");
     assert.equal(response.status, 504);
