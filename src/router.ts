@@ -108,8 +108,8 @@ export class Router {
   readonly #pending = new Map<RequestId, Pending>();
   readonly #stops = new Map<string, Promise<void>>();
   readonly #ttlTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  /** Models whose settings changed while running: restarted as soon as they are idle. */
-  readonly #restartWhenIdle = new Set<string>();
+  /** Models whose settings changed while running: loaded again once the scheduler has stopped them. */
+  readonly #reloadAfterStop = new Set<string>();
   readonly #scheduler: Scheduler;
   #planner: Planner;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -183,6 +183,7 @@ export class Router {
 
   /** Stop models (all when `"all"`) and fail what waits for them; resolves when stopped. */
   async unload(models: string[] | "all"): Promise<void> {
+    for (const id of models === "all" ? [...this.#reloadAfterStop] : models) this.#reloadAfterStop.delete(id);
     this.#scheduler.unload(models, Date.now());
     const ids = models === "all" ? [...this.#upstreams.keys()] : models;
     await Promise.all(ids.map((id) => this.#stops.get(id)));
@@ -245,7 +246,7 @@ export class Router {
       if (JSON.stringify(spec) === JSON.stringify(upstream.configuredSpec)) continue;
       upstream.updateSpec(spec);
       changed.push(id);
-      if (upstream.state !== "stopped") this.#restartWhenIdle.add(id);
+      if (upstream.state !== "stopped" && upstream.state !== "failed") this.#reloadAfterStop.add(id);
     }
     for (const id of removed) {
       const stopped = this.#stops.get(id) ?? Promise.resolve();
@@ -253,7 +254,7 @@ export class Router {
     }
     this.#planner = buildPlanner(config.routing, Object.keys(config.models), config.routing.pathPrefix);
     this.#scheduler.reconfigure(this.#planner, schedulerSettings(config), now);
-    for (const id of this.#restartWhenIdle) this.#restartIfIdle(id);
+    for (const id of this.#reloadAfterStop) this.#scheduler.restart(id, now);
     return { added, changed, removed };
   }
 
@@ -328,8 +329,7 @@ export class Router {
         this.#scheduler.serveDone(id, Date.now());
         this.#observer.loadChanged();
         if (this.#scheduler.inFlight(model) > 0) return;
-        if (this.#restartWhenIdle.has(model)) this.#restartIfIdle(model);
-        else this.#armTtl(model);
+        this.#armTtl(model);
       },
     });
     return true;
@@ -366,20 +366,19 @@ export class Router {
       stopping = upstream.stop().finally(() => {
         this.#stops.delete(model);
         this.#scheduler.poke(Date.now());
+        if (this.#reloadAfterStop.delete(model) && !this.#closed) this.#reload(model);
       });
       this.#stops.set(model, stopping);
     }
     return stopping;
   }
 
-  #restartIfIdle(model: string): void {
-    if (this.#scheduler.idle(model, Date.now())) {
-      this.#restartWhenIdle.delete(model);
-      this.#deps.log.info(`${model}: settings changed; restarting it with the new settings`);
-      void (this.#stops.get(model) ?? Promise.resolve()).then(() => this.load(model)).catch((error) => {
-        this.#deps.log.warn(`${model}: restart after config change failed: ${error instanceof Error ? error.message.split("\n")[0] : error}`);
-      });
-    }
+  /** Start a model again after a config change stopped it (its queued requests may have already). */
+  #reload(model: string): void {
+    this.#deps.log.info(`${model}: settings changed; restarting it with the new settings`);
+    this.load(model).catch((error) => {
+      this.#deps.log.warn(`${model}: restart after config change failed: ${error instanceof Error ? error.message.split("\n")[0] : error}`);
+    });
   }
 
   #armTtl(model: string): void {

@@ -94,6 +94,8 @@ export class Scheduler {
   #queue: Admitted[] = [];
   readonly #swaps = new Map<number, Swap>();
   readonly #swapFor = new Map<string, Swap>();
+  /** Models to restart with new settings once their in-flight requests are done (config reload). */
+  readonly #restarting = new Set<string>();
   readonly #inFlight = new Map<string, number>();
   readonly #reserved = new Map<string, number>();
   #fence: Fence | null = null;
@@ -215,6 +217,7 @@ export class Scheduler {
           this.#grant(waiter);
         }
       }
+      this.#restartIfIdle(swap.plan.target);
     }
     this.#drain(now);
     this.#settle();
@@ -226,7 +229,10 @@ export class Scheduler {
     const request = this.#requests.get(id);
     if (!request || request.stage !== "granted") return;
     this.#release(request);
-    if (increment(this.#inFlight, request.model, -1) === 0) this.#drain(now);
+    if (increment(this.#inFlight, request.model, -1) === 0) {
+      this.#restartIfIdle(request.model);
+      this.#drain(now);
+    }
     this.#settle();
   }
 
@@ -241,6 +247,7 @@ export class Scheduler {
     this.#forgetView();
     const targets = [...new Set(models === "all" ? this.#currentRunning() : models)];
     const unloaded = new Set(targets);
+    for (const model of unloaded) this.#restarting.delete(model);
     for (const swap of [...this.#swaps.values()]) {
       if (!unloaded.has(swap.plan.target)) continue;
       this.#forget(swap);
@@ -270,6 +277,29 @@ export class Scheduler {
     this.#effects.stopModels([model]);
     this.#settle();
     return true;
+  }
+
+  /**
+   * Restart a running model with new settings (config reload): new requests
+   * for it queue instead of being granted, its in-flight requests finish,
+   * then it is stopped and the queued requests start it again. No-op for a
+   * model that is not running.
+   */
+  restart(model: string, now: number): void {
+    this.#catchUp(now);
+    if (this.#closed || !this.#currentRunning().includes(model)) return;
+    this.#restarting.add(model);
+    this.#forgetView();
+    this.#restartIfIdle(model);
+    this.#drain(now);
+    this.#settle();
+  }
+
+  #restartIfIdle(model: string): void {
+    if (!this.#restarting.has(model) || (this.#inFlight.get(model) ?? 0) > 0 || this.#swapFor.has(model)) return;
+    this.#restarting.delete(model);
+    this.#effects.debug?.(`restart "${model}": idle, stopping it so its new settings take effect`);
+    this.#effects.stopModels([model]);
   }
 
   /** The timer armed through `Effects.setTimer` fired (early or late is fine: it is re-armed if needed). */
@@ -369,6 +399,7 @@ export class Scheduler {
       return held ? { kind: "wait", why: heldBy(fence, model) } : { kind: "join", swap };
     }
     if (held) return { kind: "wait", why: heldBy(fence, model) };
+    if (this.#restarting.has(model)) return { kind: "wait", why: `"${model}" restarts with new settings once its requests in flight are done` };
 
     const evict = this.#evictionFor(model);
     if (evict.length === 0 && !this.#beingEvicted(model) && this.#effects.modelState(model) === "ready") {

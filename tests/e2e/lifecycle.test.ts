@@ -119,6 +119,27 @@ ${extra}`;
     }
   });
 
+  test("a changed model that is serving finishes its requests; new ones wait and reach the new settings", async () => {
+    const slow = (reply: string) => `startPort: ${startPort + 50}\nmodels:\n  b:\n    cmd: ${demoCmd(`--token-ms 40 --reply "${reply}"`)}\n`;
+    const router = await startRouter(slow("old reply here"));
+    try {
+      const stream = await postJson(`${router.url}/v1/chat/completions`, chat("b", { stream: true }));
+      const reader = stream.body!.getReader();
+      await reader.read();
+      writeFileSync(router.configPath, slow("new reply here"));
+      router.proc.kill("SIGHUP");
+      await router.waitForOutput(/config reloaded; changed: b;/, 10_000);
+      const next = postJson(`${router.url}/v1/chat/completions`, chat("b"));
+      let old = "";
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) old += new TextDecoder().decode(chunk.value);
+      assert.match(old, /\[DONE\]/, "the in-flight stream finished on the old process");
+      const answer = await (await next).json();
+      assert.equal(answer.choices[0].message.content, "new reply here");
+    } finally {
+      await router.stop();
+    }
+  });
+
   test("SIGHUP reloads too, and a removed model is stopped", async () => {
     const router = await startRouter(config("first"));
     try {
