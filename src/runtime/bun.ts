@@ -121,7 +121,13 @@ function serve(options: ServeOptions): Promise<HttpServer> {
       // 0 disables the idle timeout: SSE streams may be quiet for minutes.
       idleTimeout: 0,
       maxRequestBodySize: options.maxRequestBodySize,
-      fetch: (request, srv) => options.fetch(request, { remoteAddress: srv.requestIP(request)?.address ?? "" }),
+      // The client address is looked up only when something asks for it.
+      fetch: (request, srv) =>
+        options.fetch(request, {
+          get remoteAddress() {
+            return srv.requestIP(request)?.address ?? "";
+          },
+        }),
       error: (error) => new Response(`internal error: ${error.message}`, { status: 500 }),
     });
   } catch (error) {
