@@ -359,6 +359,11 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
   };
 
   app.get("/", (c) => c.text("demo-upstream"));
+  // Tests check the environment a model was started with (`models.<id>.env`).
+  app.get("/env", (c) => {
+    const name = c.req.query("name") ?? "";
+    return c.json({ name, value: runtime.env(name) ?? null });
+  });
 
   app.get("/health", async (c) => {
     const hangNow = options.hangHealthAfterMs !== null && Date.now() - startedAt >= options.hangHealthAfterMs;
