@@ -42,7 +42,6 @@ export class ModelswapServer {
   #router: Router;
   readonly #http: HttpServer;
   readonly #orphans: OrphanGuard;
-  readonly #runtime: Runtime;
   #shuttingDown: Promise<void> | null = null;
   #reloadConfig: (() => Promise<LoadResult>) | null = null;
   #cliLogLevel: LogLevel | null = null;
@@ -50,8 +49,7 @@ export class ModelswapServer {
   #observability: Observability | null = null;
   #logFiles: LogFiles | undefined;
 
-  private constructor(runtime: Runtime, logs: LogHub, log: Logger, router: Router, http: HttpServer, orphans: OrphanGuard) {
-    this.#runtime = runtime;
+  private constructor(logs: LogHub, log: Logger, router: Router, http: HttpServer, orphans: OrphanGuard) {
     this.logs = logs;
     this.log = log;
     this.#router = router;
@@ -70,6 +68,8 @@ export class ModelswapServer {
     const observer = new Observability({ router: () => server.#router, logs, version: VERSION });
     const logFiles = config.logDir ? new LogFiles(runtime, config.logDir, (message) => log.warn(message)) : undefined;
     const router = new Router(config, { runtime, logs, log, groups: orphans, observer, logFiles });
+    // Assigned once below; the app and the observer read it lazily, after that.
+    // deno-lint-ignore prefer-const
     let server!: ModelswapServer;
     const app = buildApp({ router: () => server.#router, logs, observer, observability: observer, version: VERSION });
     const http = await runtime.serve({
@@ -79,7 +79,7 @@ export class ModelswapServer {
       maxRequestBodySize: 2 ** 40,
       fetch: (request) => app.fetch(request),
     });
-    server = new ModelswapServer(runtime, logs, log, router, http, orphans);
+    server = new ModelswapServer(logs, log, router, http, orphans);
     server.#reloadConfig = options.reloadConfig ?? null;
     server.#observability = observer;
     server.#logFiles = logFiles;

@@ -40,11 +40,11 @@ export function presentedKey(headers: Headers): string | null {
 export function requireApiKey(keys: () => string[]): MiddlewareHandler {
   return async (c, next) => {
     const allowed = keys();
-    if (allowed.length === 0 || c.req.method === "OPTIONS") return next();
+    if (allowed.length === 0 || c.req.method === "OPTIONS") return await next();
     const key = presentedKey(c.req.raw.headers);
     let ok = false;
     for (const candidate of allowed) ok = (key !== null && constantTimeEqual(key, candidate)) || ok;
-    if (ok) return next();
+    if (ok) return await next();
     const flavor = c.req.path.startsWith("/v1/messages") ? "anthropic" : "openai";
     const denied = errorResponse(
       new ModelswapError(401, "invalid_api_key", "missing or invalid API key: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'"),

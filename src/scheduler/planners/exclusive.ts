@@ -4,7 +4,6 @@
  * "(default)" group).
  */
 import type { Planner } from "../effects.ts";
-import { DEFAULT_GROUP } from "./groups.ts";
 
 /** One model at a time: every other running model is evicted. */
 export class ExclusivePlanner implements Planner {

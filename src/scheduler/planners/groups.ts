@@ -49,7 +49,7 @@ export class GroupsPlanner implements Planner {
   }
 
   /** e.g. `group "coding" (swap, exclusive)`. */
-  explain(target: string, running: string[]): string {
+  explain(target: string, _running: string[]): string {
     const { name, spec } = this.#group(target);
     const rules = [spec.swap ? "swap" : "no swap", spec.exclusive ? "exclusive" : "not exclusive"].join(", ");
     return `group "${name}" (${rules})`;
