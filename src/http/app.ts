@@ -58,6 +58,15 @@ export const PREFIXED_MODEL_ROUTES: Record<string, string> = { "/audioapi/v1/tas
 /** Routes whose `?model=` query names the model (GET). */
 export const QUERY_MODEL_ROUTES = ["/props", "/slots", "/v1/audio/voices", "/sdapi/v1/loras"];
 
+/** The methods the model-dispatched routes answer for `path` (empty for other paths). */
+function allowedMethods(path: string): string[] {
+  const methods: string[] = [];
+  const versionless = (route: string) => route.startsWith("/v1/") && path === `/v${route.slice(3)}`;
+  if (MODEL_ROUTES.some((route) => route === path || versionless(route)) || path in PREFIXED_MODEL_ROUTES) methods.push("POST");
+  if (QUERY_MODEL_ROUTES.includes(path)) methods.push("GET");
+  return methods;
+}
+
 /** What the app needs from the running server. */
 export interface AppContext {
   /** The current router (replaced on config reload). */
@@ -79,9 +88,18 @@ export function buildApp(ctx: AppContext): Hono {
   const config = () => ctx.router().config;
 
   app.onError((error, c) => errorResponse(error, flavorOf(c.req.path)));
-  app.notFound((c) =>
-    errorResponse(new ModelswapError(404, "route_not_found", `no route for ${c.req.method} ${c.req.path}; see the README for the supported endpoints`))
-  );
+  app.notFound((c) => {
+    const allowed = allowedMethods(c.req.path);
+    if (allowed.length > 0 && !allowed.includes(c.req.method)) {
+      const response = errorResponse(
+        new ModelswapError(405, "method_not_allowed", `${c.req.path} answers ${allowed.join(", ")}, not ${c.req.method}`),
+        flavorOf(c.req.path),
+      );
+      response.headers.set("allow", allowed.join(", "));
+      return response;
+    }
+    return errorResponse(new ModelswapError(404, "route_not_found", `no route for ${c.req.method} ${c.req.path}; see the README for the supported endpoints`));
+  });
   // The CORS and body-limit middlewares depend on the config; rebuild them only when it is reloaded.
   const perConfig = <T>(build: (c: Config) => T) => {
     let built: { config: Config; value: T } | null = null;

@@ -125,6 +125,15 @@ models:
     });
     assert.equal(malformed.status, 400);
     assert.match((await malformed.json()).error.message, /not valid JSON/);
+
+    const wrongMethod = await fetch(`${router.url}/v1/chat/completions`);
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers.get("allow"), "POST");
+    assert.match((await wrongMethod.json()).error.message, /answers POST, not GET/);
+
+    const noRoute = await fetch(`${router.url}/v1/nothing-here`);
+    assert.equal(noRoute.status, 404);
+    await noRoute.body?.cancel();
   });
 
   test("a model that exits while starting fails at once with its exit code and output", async () => {
