@@ -125,7 +125,14 @@ export function buildApp(ctx: AppContext): Hono {
   app.get("/health", (c) => c.text("OK"));
   app.get("/wol-health", (c) => c.text("OK"));
   app.use("*", requireApiKey(() => config().apiKeys));
-  app.use("*", (c, next) => bodyLimitFor()(c, next));
+  app.use("*", (c, next) => {
+    // A declared length within the limit needs no counting; chunked bodies go through the middleware.
+    const declared = c.req.raw.headers.get("content-length");
+    if (!c.req.raw.body || (declared !== null && !c.req.raw.headers.has("transfer-encoding") && Number(declared) <= config().maxBodyBytes)) {
+      return next();
+    }
+    return bodyLimitFor()(c, next);
+  });
 
   const state: RouteState = { profiles: new ProfileSwitch(config), reservations: new SelectorReservations() };
   const handleModelRoute = (request: Request, upstreamPath: string) => modelRoute(ctx, state, request, upstreamPath);

@@ -39,11 +39,12 @@ abstract class Family<T> {
 
   /** The per-series data for these labels, created on first use. */
   protected series(labels: Labels): T {
-    const values = this.labelNames.map((name) => labels[name] ?? "");
-    const key = values.join("\u0000");
+    // Built without intermediate arrays: this runs several times per request.
+    let key = "";
+    for (const name of this.labelNames) key += (labels[name] ?? "") + "\u0000";
     let entry = this.#series.get(key);
     if (!entry) {
-      entry = { values, data: this.create() };
+      entry = { values: this.labelNames.map((name) => labels[name] ?? ""), data: this.create() };
       this.#series.set(key, entry);
     }
     return entry.data;
