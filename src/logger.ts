@@ -4,6 +4,7 @@
  * buffer per model, and `combined`, which is what stdout and `/logs` show
  * according to `logToStdout`.
  */
+import { formatLogTime } from "./log-time.ts";
 import { LogBuffer } from "./upstream/logs.ts";
 
 /** Severity of a router log line. */
@@ -72,11 +73,19 @@ export class LogHub {
 /** Leveled line logger writing into a {@link LogBuffer}. */
 export class Logger {
   #level: LogLevel;
+  #timeFormat: string;
   readonly #buffer: LogBuffer;
 
-  constructor(buffer: LogBuffer, level: LogLevel = "info") {
+  /** @param timeFormat a `logTimeFormat` name ("" = `15:04:05.000`) */
+  constructor(buffer: LogBuffer, level: LogLevel = "info", timeFormat = "") {
     this.#buffer = buffer;
     this.#level = level;
+    this.#timeFormat = timeFormat;
+  }
+
+  /** Change the timestamp format (config reload). */
+  setTimeFormat(format: string): void {
+    this.#timeFormat = format;
   }
 
   /** Change the threshold (config reload, `--log-level`). */
@@ -109,7 +118,7 @@ export class Logger {
 
   #write(level: LogLevel, message: string, always = false): void {
     if (!always && !this.enabled(level)) return;
-    const time = new Date().toISOString().slice(11, 23);
+    const time = formatLogTime(this.#timeFormat, new Date());
     this.#buffer.write(`${time} ${level.toUpperCase().padEnd(5)} ${message}\n`);
   }
 }

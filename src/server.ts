@@ -62,7 +62,7 @@ export class ModelswapServer {
     const { runtime, config } = options;
     const logs = new LogHub(config.logToStdout, options.out, config.logBufferBytes);
     logs.redactor.set(options.secrets ?? []);
-    const log = new Logger(logs.proxy, options.logLevel ?? config.logLevel);
+    const log = new Logger(logs.proxy, options.logLevel ?? config.logLevel, config.logTimeFormat);
     for (const warning of options.warnings ?? []) log.warn(`config: ${warning}`);
     const orphans = await OrphanGuard.start(runtime, (message) => log.warn(message));
     const observer = new Observability({ router: () => server.#router, logs, version: VERSION });
@@ -143,6 +143,7 @@ export class ModelswapServer {
     for (const warning of result.warnings) this.log.warn(`config: ${warning}`);
     const { added, changed, removed } = this.#router.reconfigure(result.config);
     this.log.setLevel(this.#cliLogLevel ?? result.config.logLevel);
+    this.log.setTimeFormat(result.config.logTimeFormat);
     const list = (label: string, ids: string[]) => (ids.length ? ` ${label}: ${ids.join(", ")};` : "");
     this.log.info(`config reloaded;${list("added", added)}${list("changed", changed)}${list("removed", removed)}${added.length + changed.length + removed.length ? "" : " no model changed"}`);
     return true;
