@@ -157,7 +157,7 @@ export function buildApp(ctx: AppContext): Hono {
     app.get(path, (c) => handleModelRoute(c.req.raw, path + search(c.req.url)));
   }
 
-  app.route("/", upstreamRoutes(ctx));
+  app.route("/", upstreamRoutes(ctx, state.profiles));
   app.route("/", modelListRoutes(ctx, state.profiles));
   app.route("/", profileRoutes(state.profiles, config));
   app.route("/", adminRoutes(ctx));

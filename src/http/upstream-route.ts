@@ -2,7 +2,8 @@
  * `/upstream/<model>/<path>`: direct passthrough to a model's own server
  * (llama-server's web UI, `/props`, `/slots`, …). The model is loaded like
  * for any request; the path can never leave the model's base URL. Peer
- * models (`/upstream/<peer>/<model>/…`) pass through to the peer.
+ * models (`/upstream/<peer>/<model>/…`) pass through to the peer; the
+ * active profile's pins apply.
  */
 import { Hono } from "hono";
 import { resolveModelId } from "../config/load.ts";
@@ -10,6 +11,7 @@ import { ModelswapError } from "../errors.ts";
 import type { Lease } from "../router.ts";
 import type { AppContext } from "./app.ts";
 import { forwardToPeer, type PeerTarget, resolvePeerModel } from "./peers.ts";
+import type { ProfileSwitch } from "./profiles.ts";
 import { forward } from "./proxy.ts";
 
 /** Split `/upstream/<model>/<rest>` taking the longest prefix that names a model (ids may contain `/`). */
@@ -45,7 +47,7 @@ export function safeRestPath(rest: string): string {
 }
 
 /** The `/upstream/*` routes. */
-export function upstreamRoutes(ctx: AppContext): Hono {
+export function upstreamRoutes(ctx: AppContext, profiles: ProfileSwitch): Hono {
   const app = new Hono();
   app.get("/upstream", (c) => c.redirect("/ui/", 302));
   app.all("/upstream/*", async (c) => {
@@ -53,7 +55,9 @@ export function upstreamRoutes(ctx: AppContext): Hono {
     const url = new URL(request.url);
     const config = ctx.router().config;
     type Found = { local: string } | { peer: PeerTarget };
-    const target = splitUpstreamPath<Found>(url.pathname, (name) => {
+    // The longest prefix naming a model wins; the active profile's pins apply to it first.
+    const target = splitUpstreamPath<Found>(url.pathname, (requested) => {
+      const name = profiles.rewrite(requested);
       const local = resolveModelId(config, name);
       if (local !== undefined) return { local };
       const peer = resolvePeerModel(config, name);

@@ -76,6 +76,15 @@ describe(`profiles (${runtime.name})`, () => {
     assert.equal(await servedBy("c"), "c", "unpinned names are untouched");
   });
 
+  test("pins apply to /upstream/<name>/ paths too", async () => {
+    assert.equal((await activate("fast")).status, 200);
+    const echoed = await (await fetch(`${router.url}/upstream/chat/echo`)).json() as { headers: Record<string, string> };
+    const status = await (await fetch(`${router.url}/api/status`)).json() as { models: { model: string; baseUrl: string }[] };
+    const a = status.models.find((m) => m.model === "a")!;
+    assert.equal(echoed.headers.host, new URL(a.baseUrl).host, "/upstream/chat reached model a");
+    assert.equal((await fetch(`${router.url}/upstream/b/echo`)).status, 404, "a disabled name is disabled there too");
+  });
+
   test("the active profile's new names are listed; switching profiles takes effect at once", async () => {
     const { data } = await (await fetch(`${router.url}/v1/models`)).json();
     const pins = data.filter((r: { meta: { llamaswap: { type: string } } }) => r.meta.llamaswap.type === "profile");
