@@ -12,6 +12,7 @@ import type { Config } from "../config/schema.ts";
 import type { Router } from "../router.ts";
 import type { ModelState } from "../scheduler/effects.ts";
 import type { AppContext } from "./app.ts";
+import { capabilityFields } from "./capabilities.ts";
 import { peerModels, resolvePeerModel } from "./peers.ts";
 import type { ActiveProfile, ProfileSwitch } from "./profiles.ts";
 
@@ -51,7 +52,7 @@ export function modelList(router: Router, profile: ActiveProfile | null): { obje
       ...(model.name ? { name: model.name } : {}),
       ...(model.description ? { description: model.description } : {}),
       metadata: model.metadata,
-      ...(Object.keys(model.capabilities).length ? { capabilities: model.capabilities } : {}),
+      ...capabilityFields(model.capabilities),
       meta: {
         llamaswap: {
           ...model.metadata,

@@ -20,6 +20,10 @@ interface ModelRecord {
   state?: string;
   status?: { value: string };
   meta: { llamaswap: Record<string, unknown> };
+  architecture?: Record<string, unknown>;
+  capabilities?: Record<string, boolean>;
+  supported_parameters?: string[];
+  context_length?: number;
 }
 
 describe(`API routes (${runtime.name})`, () => {
@@ -42,6 +46,7 @@ models:
       family: demo
   slow:
     cmd: ${demoCmd("--model slow --startup-ms 1500")}
+    capabilities: { in: [text, image], out: [text], tools: true, context: 8192 }
   hidden:
     cmd: ${demoCmd()}
     unlisted: true
@@ -208,6 +213,12 @@ routing:
     assert.deepEqual(alpha.meta.llamaswap, { ctx: 4096, vision: true, family: "demo", type: "model", aliases: ["a"] });
 
     const slowBefore = await record("slow");
+    assert.deepEqual(slowBefore?.architecture, { input_modalities: ["text", "image"], output_modalities: ["text"], modality: "text+image->text" });
+    assert.equal(slowBefore?.capabilities?.vision, true);
+    assert.equal(slowBefore?.capabilities?.function_calling, true);
+    assert.deepEqual(slowBefore?.supported_parameters, ["tools", "tool_choice"]);
+    assert.equal(slowBefore?.context_length, 8192);
+    assert.equal(alpha.architecture, undefined, "no capabilities declared, none rendered");
     assert.equal(slowBefore?.state, "stopped");
     assert.deepEqual(slowBefore?.status, { value: "unloaded" });
     const pending = postJson(`${router.url}/v1/chat/completions`, chat("slow"), { headers: auth });
