@@ -17,10 +17,14 @@ async function tryBind(runtime: Runtime, port: number): Promise<number | null> {
   }
 }
 
+/** A port the OS reports free on 127.0.0.1 right now. */
+export async function freePort(runtime: Runtime): Promise<number> {
+  const port = await tryBind(runtime, 0);
+  if (port === null) throw new Error("no free TCP port on 127.0.0.1");
+  return port;
+}
+
 /** `preferred` when it is free on 127.0.0.1, else a free port chosen by the OS. */
 export async function choosePort(runtime: Runtime, preferred: number): Promise<number> {
-  if ((await tryBind(runtime, preferred)) !== null) return preferred;
-  const fallback = await tryBind(runtime, 0);
-  if (fallback === null) throw new Error("no free TCP port on 127.0.0.1");
-  return fallback;
+  return (await tryBind(runtime, preferred)) !== null ? preferred : await freePort(runtime);
 }

@@ -11,7 +11,7 @@ import { FailureWindow } from "./failures.ts";
 import { waitHealthy } from "./health.ts";
 import { watchLiveness } from "./liveness.ts";
 import { type LogBuffer, pipeLines } from "./logs.ts";
-import { choosePort } from "./port.ts";
+import { choosePort, freePort } from "./port.ts";
 
 /** Liveness and crash-loop limits (from the config's `supervision` block). */
 export interface SupervisionSpec {
@@ -64,6 +64,10 @@ export function describeExit(status: ExitStatus): string {
 
 /** Lines of the current run's output kept for error messages. */
 const TAIL_LINES = 12;
+/** Starts tried on fresh ports when the assigned one is taken just as the server binds it. */
+const PORT_RETRIES = 3;
+/** How servers (llama-server, Bun, Node, Python, Go) report a port that is already taken. */
+const PORT_TAKEN = /address already in use|EADDRINUSE|couldn't bind|could not bind|bind\(\) failed|failed to bind/i;
 
 /** A supervised upstream process. */
 export class Upstream {
@@ -77,7 +81,10 @@ export class Upstream {
   #hungReason: string | null = null;
   #starting: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
+  /** Aborted when a stop is requested during a start. */
   #startAbort: AbortController | null = null;
+  /** Aborted when the process being started exits. */
+  #exitAbort: AbortController | null = null;
   #stopLiveness: () => void = () => {};
   #readyAt: number | null = null;
   #lastProgress = 0;
@@ -211,9 +218,24 @@ export class Upstream {
       await new Promise((resolve) => setTimeout(resolve, backoff));
       if (startAbort.signal.aborted) return this.#abortedStart();
     }
-    const spec = await this.#specWithFreePort();
+    for (let attempt = 1; ; attempt++) {
+      const spec = await this.#specWithFreePort();
+      if (startAbort.signal.aborted) return this.#abortedStart();
+      const lostPortRace = await this.#spawnAndWait(spec, startAbort);
+      if (!lostPortRace) return;
+      if (attempt >= PORT_RETRIES) throw this.#startFailure(`${this.#exitReason} before becoming ready: its port was taken each time`);
+      this.#hooks.log?.("warn", `${spec.id}: port ${spec.port} was taken as it started; retrying on another port`);
+      this.#moveToPort(await freePort(this.#runtime));
+    }
+  }
+
+  /**
+   * Spawn the process and wait for its health check. Resolves true when it
+   * exited at once because its port was taken (the caller retries on
+   * another port); throws for any other failure.
+   */
+  async #spawnAndWait(spec: UpstreamSpec, startAbort: AbortController): Promise<boolean> {
     const { id, argv, env, baseUrl, checkEndpoint } = spec;
-    if (startAbort.signal.aborted) return this.#abortedStart();
     this.#exitReason = null;
     this.#hungReason = null;
     this.#tail = [];
@@ -236,15 +258,16 @@ export class Upstream {
       this.#tail.push(line.trimEnd());
       if (this.#tail.length > TAIL_LINES) this.#tail.shift();
     };
-    if (proc.stdout) void pipeLines(proc.stdout, onLine);
-    if (proc.stderr) void pipeLines(proc.stderr, onLine);
+    const output = [proc.stdout, proc.stderr].map((stream) => (stream ? pipeLines(stream, onLine) : Promise.resolve()));
     void proc.exited.then((status) => this.#onExit(proc, status));
     this.#hooks.log?.("info", `${id}: starting pid=${proc.pid} ${argv.join(" ")}`);
 
+    const exited = new AbortController();
+    this.#exitAbort = exited;
     const startedAt = Date.now();
     const outcome = checkEndpoint === null
       ? "healthy"
-      : await waitHealthy(baseUrl + checkEndpoint, startedAt + spec.healthCheckTimeoutMs, startAbort.signal);
+      : await waitHealthy(baseUrl + checkEndpoint, startedAt + spec.healthCheckTimeoutMs, AbortSignal.any([startAbort.signal, exited.signal]));
 
     if (outcome === "healthy" && this.#proc === proc && this.#state === "starting") {
       this.#readyAt = Date.now();
@@ -252,9 +275,14 @@ export class Upstream {
       this.#setState("ready");
       this.#watchLiveness(proc);
       this.#hooks.log?.("debug", `${id}: healthy ${this.#readyAt - startedAt} ms after spawn`);
-      return;
+      return false;
     }
     if (this.#exitReason !== null && this.#proc !== proc) {
+      await Promise.all(output); // the last lines say why
+      if (spec.port !== null && PORT_TAKEN.test(this.#tail.join("\n")) && !startAbort.signal.aborted) {
+        this.#setState("starting");
+        return true;
+      }
       throw this.#startFailure(`${this.#exitReason} before becoming ready`);
     }
     if (outcome === "timeout") {
@@ -280,9 +308,15 @@ export class Upstream {
     const port = await choosePort(this.#runtime, spec.port);
     if (port === spec.port) return spec;
     this.#hooks.log?.("warn", `${spec.id}: port ${spec.port} is in use by another process; using port ${port} instead`);
+    this.#moveToPort(port);
+    return this.#spec;
+  }
+
+  /** Rewrite the assigned port in argv and the base URL (kept for later starts). */
+  #moveToPort(port: number): void {
+    const spec = this.#spec;
     const swap = (text: string) => text.replace(new RegExp(`(?<![0-9])${spec.port}(?![0-9])`, "g"), String(port));
     this.#spec = { ...spec, port, argv: spec.argv.map(swap), baseUrl: swap(spec.baseUrl) };
-    return this.#spec;
   }
 
   #startFailure(what: string, code = "upstream_start_failed"): ModelswapError {
@@ -371,7 +405,7 @@ export class Upstream {
     this.log.write(`[modelswap] ${this.#spec.id} pid ${proc.pid} ${reason}\n`);
     const was = this.#state;
     if (was === "stopping") return; // #stop finishes the transition
-    this.#startAbort?.abort();
+    this.#exitAbort?.abort();
     this.#setState("stopped");
     if (was === "ready") {
       this.#failures.record(`crashed: ${reason}`);

@@ -4,6 +4,9 @@
  * and that every counter returns to zero afterwards.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { ModelStatus } from "../../src/router.ts";
 import { chat, demoCmd, eventually, postJson, type RouterProcess, runtime, startRouter } from "./harness.ts";
@@ -132,6 +135,29 @@ models:
 });
 
 describe("ports", () => {
+  test("an upstream that loses its port as it binds is retried on another port; one that always does fails clearly", async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), "modelswap-port-")), "first-try");
+    const router = await startRouter(`
+models:
+  racer:
+    cmd: |
+      sh -c 'if [ ! -e ${marker} ]; then touch ${marker}; echo "error: bind: address already in use" >&2; exit 1; fi; exec ${demoCmd()}'
+  taken:
+    cmd: ${demoCmd("--port-in-use")}
+`);
+    try {
+      const response = await postJson(`${router.url}/v1/chat/completions`, chat("racer"));
+      assert.equal(response.status, 200);
+      await response.body?.cancel();
+      await router.waitForOutput(/racer: port \d+ was taken as it started; retrying on another port/);
+      const failing = await postJson(`${router.url}/v1/chat/completions`, chat("taken"));
+      assert.equal(failing.status, 502);
+      assert.match((await failing.json()).error.message, /"taken" failed to start: exited with code 1 before becoming ready: its port was taken each time/);
+    } finally {
+      await router.stop();
+    }
+  });
+
   test("when another process holds the assigned port, the model starts on a free one", async () => {
     const squatter = await runtime.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("not a model") });
     const router = await startRouter(`
