@@ -179,8 +179,18 @@ const modelSchema = section({
   filters: filtersSchema,
   /** Ours: seconds a streamed response may send nothing before it is ended; 0 = never. */
   stallTimeout: integer({ min: 0 }).default(600),
-  /** Declared capabilities (in/out modalities, tools, …), passed through to /v1/models. */
-  capabilities: dict(z.unknown()).default({}),
+  /** Declared capabilities, rendered into /v1/models as llama-swap does. */
+  capabilities: section({
+    /** Input modalities. */
+    in: list(oneOf(["text", "audio", "image"])).optional(),
+    /** Output modalities. */
+    out: list(oneOf(["text", "audio", "image"])).optional(),
+    /** Function calling (tools, tool_choice). */
+    tools: flag().optional(),
+    reranker: flag().optional(),
+    /** Context length in tokens. */
+    context: integer({ min: 0 }).optional(),
+  }).prefault({}),
 });
 
 // ---------------------------------------------------------------- peers, profiles, selectors

@@ -180,3 +180,24 @@ ${base}`);
     assertIssue(later, "profiles.bad.pins.cloud/gpt", /reserved for a peer model/);
   });
 });
+
+describe("capabilities", () => {
+  it("accepts llama-swap's capability keys and checks their values", () => {
+    const { config } = load(`
+models:
+  vision:
+    cmd: llama-server --port \${PORT}
+    capabilities: { in: [text, image], out: [text], tools: true, context: 8192 }
+`);
+    assert.deepEqual(config.models.vision.capabilities, { in: ["text", "image"], out: ["text"], tools: true, context: 8192 });
+    const issues = issuesOf(`
+models:
+  m:
+    cmd: llama-server --port \${PORT}
+    capabilities: { in: [text, video], tools: maybe, context: -1 }
+`);
+    assertIssue(issues, "models.m.capabilities.in[1]", /one of text, audio, image/);
+    assertIssue(issues, "models.m.capabilities.tools", /true or false/);
+    assertIssue(issues, "models.m.capabilities.context", />= 0/);
+  });
+});
