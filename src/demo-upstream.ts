@@ -240,6 +240,11 @@ interface Generation {
 }
 
 /** The Hono app with every endpoint. */
+/** OpenAI `usage` for a prompt of `prompt` tokens and `completion` generated ones. */
+function usageOf(prompt: number, completion: number) {
+  return { completion_tokens: completion, prompt_tokens: prompt, total_tokens: prompt + completion };
+}
+
 function demoApp(options: DemoOptions, runtime: Runtime): Hono {
   const startedAt = Date.now();
   const app = new Hono();
@@ -388,11 +393,7 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
     const gen = generation(body, ["max_completion_tokens", "max_tokens", "n_predict"], body.messages);
     const started = Date.now();
     const base = { id: id("chatcmpl"), created: now(), model: gen.model, system_fingerprint: "b0-demo" };
-    const usage = (n: number) => ({
-      completion_tokens: n,
-      prompt_tokens: gen.promptTokens,
-      total_tokens: n + gen.promptTokens,
-    });
+    const usage = (n: number) => usageOf(gen.promptTokens, n);
     if (body.stream === true) {
       const includeUsage = (body.stream_options as Json | undefined)?.include_usage === true;
       return stream(c.req.raw, "text/event-stream", async (send, signal) => {
@@ -430,11 +431,7 @@ function demoApp(options: DemoOptions, runtime: Runtime): Hono {
     const gen = generation(body, ["max_tokens", "n_predict"], body.prompt);
     const started = Date.now();
     const base = { id: id("cmpl"), created: now(), model: gen.model, system_fingerprint: "b0-demo" };
-    const usage = (n: number) => ({
-      completion_tokens: n,
-      prompt_tokens: gen.promptTokens,
-      total_tokens: n + gen.promptTokens,
-    });
+    const usage = (n: number) => usageOf(gen.promptTokens, n);
     if (body.stream === true) {
       const includeUsage = (body.stream_options as Json | undefined)?.include_usage === true;
       return stream(c.req.raw, "text/event-stream", async (send, signal) => {

@@ -6,6 +6,7 @@ import { appendFile, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFil
 import process from "node:process";
 import type { ChildProcess, ExitStatus, HttpServer, Runtime, ServeOptions, Signal, SpawnOptions } from "./runtime.ts";
 import { isProcessAlive } from "./procfs.ts";
+import { quietly } from "./quietly.ts";
 
 // The slice of Bun's API used here, typed locally so that Deno can
 // type-check this file (it follows the dynamic import in detect.ts).
@@ -55,15 +56,6 @@ interface BunApi {
 const bun = (globalThis as unknown as { Bun: BunApi }).Bun;
 
 const OUTPUT = { pipe: "pipe", inherit: "inherit", null: "ignore" } as const;
-
-/** Call a kill that may hit a process that is already gone. */
-function quietly(kill: () => void): void {
-  try {
-    kill();
-  } catch {
-    // ESRCH (gone) or EPERM: nothing left for us to signal.
-  }
-}
 
 function spawn(options: SpawnOptions): ChildProcess {
   const output = OUTPUT[options.output ?? "pipe"];

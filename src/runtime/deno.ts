@@ -5,6 +5,7 @@
 import { fileURLToPath } from "node:url";
 import type { ChildProcess, ExitStatus, HttpServer, Runtime, ServeOptions, Signal, SpawnOptions } from "./runtime.ts";
 import { isProcessAlive } from "./procfs.ts";
+import { quietly } from "./quietly.ts";
 
 // The slice of Deno's API used here, typed locally so that the Bun-typed
 // TypeScript check (tsconfig.json) accepts this file too.
@@ -70,15 +71,6 @@ interface DenoApi {
 const deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
 
 const OUTPUT = { pipe: "piped", inherit: "inherit", null: "null" } as const;
-
-/** Call a kill that may hit a process that is already gone. */
-function quietly(kill: () => void): void {
-  try {
-    kill();
-  } catch {
-    // ESRCH (gone) or EPERM: nothing left for us to signal.
-  }
-}
 
 function spawn(options: SpawnOptions): ChildProcess {
   const output = OUTPUT[options.output ?? "pipe"];
