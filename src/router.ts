@@ -8,7 +8,7 @@ import { ModelswapError } from "./errors.ts";
 import type { LogHub, Logger } from "./logger.ts";
 import { NO_OBSERVER, type Observer } from "./observer.ts";
 import type { Runtime } from "./runtime/runtime.ts";
-import type { Effects, ModelState, Planner, RequestId, SwapPlan } from "./scheduler/effects.ts";
+import type { Effects, ModelState, RequestId, SwapPlan } from "./scheduler/effects.ts";
 import { buildPlanner } from "./scheduler/planners/build.ts";
 import { Scheduler, type SchedulerSettings } from "./scheduler/scheduler.ts";
 import { splitCommand } from "./upstream/command.ts";
@@ -111,7 +111,6 @@ export class Router {
   /** Models whose settings changed while running: loaded again once the scheduler has stopped them. */
   readonly #reloadAfterStop = new Set<string>();
   readonly #scheduler: Scheduler;
-  #planner: Planner;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #nextId = 1;
   #closed = false;
@@ -122,8 +121,8 @@ export class Router {
     this.#deps = deps;
     this.#observer = deps.observer ?? NO_OBSERVER;
     for (const id of Object.keys(config.models)) this.#addUpstream(id);
-    this.#planner = buildPlanner(config.routing, Object.keys(config.models), config.routing.pathPrefix);
-    this.#scheduler = new Scheduler(this.#planner, this.#effects(), schedulerSettings(config));
+    const planner = buildPlanner(config.routing, Object.keys(config.models), config.routing.pathPrefix);
+    this.#scheduler = new Scheduler(planner, this.#effects(), schedulerSettings(config));
   }
 
   /** The config this router serves. */
@@ -252,8 +251,8 @@ export class Router {
       const stopped = this.#stops.get(id) ?? Promise.resolve();
       void stopped.then(() => this.#upstreams.delete(id));
     }
-    this.#planner = buildPlanner(config.routing, Object.keys(config.models), config.routing.pathPrefix);
-    this.#scheduler.reconfigure(this.#planner, schedulerSettings(config), now);
+    const planner = buildPlanner(config.routing, Object.keys(config.models), config.routing.pathPrefix);
+    this.#scheduler.reconfigure(planner, schedulerSettings(config), now);
     for (const id of this.#reloadAfterStop) this.#scheduler.restart(id, now);
     return { added, changed, removed };
   }
