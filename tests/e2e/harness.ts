@@ -6,18 +6,16 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { detectRuntime } from "../../src/runtime/detect.ts";
-import type { ChildProcess, ExitStatus, Runtime } from "../../src/runtime/runtime.ts";
+import type { ChildProcess, ExitStatus } from "../../src/runtime/runtime.ts";
+import { runtime, scriptArgv, waitFor } from "../helpers/process.ts";
 
-export const runtime: Runtime = await detectRuntime();
+export { runtime };
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const MAIN = join(ROOT, "src/main.ts");
+const MAIN = join(new URL("../../", import.meta.url).pathname, "src/main.ts");
 
 /** The argv prefix that runs `src/main.ts` on this test's runtime. */
 export function routerArgv(): string[] {
-  const exec = runtime.selfArgv[0];
-  return runtime.name === "deno" ? [exec, "run", "-A", MAIN] : [exec, MAIN];
+  return scriptArgv(MAIN);
 }
 
 /** A router process under test. */
@@ -114,18 +112,9 @@ export async function startRouter(yaml: string, extraArgs: string[] = [], env: R
   }
 }
 
-/** `T` without its falsy members. */
-type Truthy<T> = Exclude<T, false | null | undefined | 0 | "">;
-
 /** Poll `fn` until it returns a truthy value (for state only observable by polling, e.g. /proc). */
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, what = "condition"): Promise<Truthy<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value as Truthy<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+export function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, what = "condition") {
+  return waitFor(fn, { timeoutMs, what });
 }
 
 /** POST JSON and return the response. */

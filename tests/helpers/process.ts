@@ -28,6 +28,9 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** `T` without its falsy members. */
+type Truthy<T> = Exclude<T, false | null | undefined | 0 | "">;
+
 /**
  * Poll `check` until it returns a truthy value and return that value; for
  * conditions no event announces (a pid disappearing). Fails after `timeoutMs`.
@@ -35,11 +38,11 @@ export async function freePort(): Promise<number> {
 export async function waitFor<T>(
   check: () => T | Promise<T>,
   { timeoutMs = 5000, intervalMs = 20, what = "condition" } = {},
-): Promise<NonNullable<T>> {
+): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value) return value as NonNullable<T>;
+    if (value) return value as Truthy<T>;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
