@@ -63,11 +63,6 @@ export class LogHub {
     }
     return buffer;
   }
-
-  /** A model's buffer if it has one. */
-  findModel(id: string): LogBuffer | undefined {
-    return this.#models.get(id);
-  }
 }
 
 /** Leveled line logger writing into a {@link LogBuffer}. */

@@ -7,7 +7,8 @@
  * JSON bodies get every filter; a multipart upload only the `model` rewrite.
  */
 import type { ModelConfig } from "../config/schema.ts";
-import { bodyBytes, type ParsedBody } from "./model.ts";
+import type { ParsedBody } from "./model.ts";
+import { replaceMultipartField } from "./multipart.ts";
 
 /** The `filters:` block of a model or peer, as the config schema normalises it. */
 export type Filters = ModelConfig["filters"];
@@ -106,7 +107,10 @@ export function applyJsonFilters(json: Record<string, unknown>, filters: Filters
  * when its `model` field changes.
  */
 export function rewriteBody(body: ParsedBody, rewrite: BodyRewrite): Uint8Array<ArrayBuffer> | null {
-  if (body.kind !== "json") return bodyBytes(body, rewrite.model);
+  if (body.kind === "raw") return body.bytes;
+  if (body.kind === "multipart") {
+    return rewrite.model === undefined ? body.bytes : replaceMultipartField(body.bytes, body.boundary, "model", rewrite.model);
+  }
   let changed = false;
   if (rewrite.model !== undefined && body.json.model !== rewrite.model) {
     body.json.model = rewrite.model;

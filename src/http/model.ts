@@ -4,7 +4,7 @@
  * `model` field rewritten) without reading it twice.
  */
 import { ModelswapError } from "../errors.ts";
-import { multipartField, replaceMultipartField } from "./multipart.ts";
+import { multipartField } from "./multipart.ts";
 
 /** A request body as modelswap understood it. */
 export type ParsedBody =
@@ -20,7 +20,6 @@ export interface ModelRequest {
   body: ParsedBody;
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Read the request once and find its model. Malformed JSON is a 400. */
@@ -59,16 +58,4 @@ export async function readModelRequest(request: Request): Promise<ModelRequest> 
     throw new ModelswapError(400, "invalid_model", `"model" must be a string (got ${JSON.stringify(body.model)})`);
   }
   return { model, stream: body.stream === true || queryStream, body: { kind: "json", json: body, bytes } };
-}
-
-/** The body bytes to forward, with `model` set to `model` when given. */
-export function bodyBytes(body: ParsedBody, model?: string): Uint8Array<ArrayBuffer> | null {
-  switch (body.kind) {
-    case "json":
-      return model === undefined ? body.bytes : encoder.encode(JSON.stringify({ ...body.json, model }));
-    case "multipart":
-      return model === undefined ? body.bytes : replaceMultipartField(body.bytes, body.boundary, "model", model);
-    case "raw":
-      return body.bytes;
-  }
 }

@@ -53,10 +53,9 @@ export interface ForwardOptions {
 const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...CLIENT_CREDENTIALS]);
 
 /** Headers for the upstream request: hop-by-hop and client credentials removed. */
-export function upstreamHeaders(incoming: Headers, strip?: string[]): Headers {
-  const drop = strip ? new Set([...HOP_BY_HOP, ...strip]) : NOT_FORWARDED;
+export function upstreamHeaders(incoming: Headers): Headers {
   const headers = new Headers();
-  for (const [name, value] of incoming) if (!drop.has(name)) headers.append(name, value);
+  for (const [name, value] of incoming) if (!NOT_FORWARDED.has(name)) headers.append(name, value);
   return headers;
 }
 

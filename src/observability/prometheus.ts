@@ -68,8 +68,19 @@ abstract class Family<T> {
   }
 }
 
+/** A family whose series each hold one number (counters and gauges). */
+abstract class ValueFamily extends Family<{ value: number }> {
+  protected create() {
+    return { value: 0 };
+  }
+
+  protected sample(name: string, values: string[], data: { value: number }): string[] {
+    return [`${name}${renderLabels(this.labelNames, values)} ${formatValue(data.value)}`];
+  }
+}
+
 /** A value that only goes up (requests, swaps, tokens). */
-export class Counter extends Family<{ value: number }> {
+export class Counter extends ValueFamily {
   readonly type = "counter";
 
   /** Add `by` (>= 0) to the series with these labels. */
@@ -81,31 +92,15 @@ export class Counter extends Family<{ value: number }> {
   setTotal(labels: Labels, total: number): void {
     this.series(labels).value = total;
   }
-
-  protected create() {
-    return { value: 0 };
-  }
-
-  protected sample(name: string, values: string[], data: { value: number }): string[] {
-    return [`${name}${renderLabels(this.labelNames, values)} ${formatValue(data.value)}`];
-  }
 }
 
 /** A value that goes up and down (queue length, state). */
-export class Gauge extends Family<{ value: number }> {
+export class Gauge extends ValueFamily {
   readonly type = "gauge";
 
   /** Set the series with these labels. */
   set(labels: Labels, value: number): void {
     this.series(labels).value = value;
-  }
-
-  protected create() {
-    return { value: 0 };
-  }
-
-  protected sample(name: string, values: string[], data: { value: number }): string[] {
-    return [`${name}${renderLabels(this.labelNames, values)} ${formatValue(data.value)}`];
   }
 }
 

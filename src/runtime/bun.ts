@@ -6,7 +6,7 @@ import { appendFile, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFil
 import process from "node:process";
 import type { ChildProcess, ExitStatus, HttpServer, Runtime, ServeOptions, Signal, SpawnOptions } from "./runtime.ts";
 import { isProcessAlive } from "./procfs.ts";
-import { quietly } from "./quietly.ts";
+import { listenError, quietly } from "./shared.ts";
 
 // The slice of Bun's API used here, typed locally so that Deno can
 // type-check this file (it follows the dynamic import in detect.ts).
@@ -123,13 +123,7 @@ function serve(options: ServeOptions): Promise<HttpServer> {
       error: (error) => new Response(`internal error: ${error.message}`, { status: 500 }),
     });
   } catch (error) {
-    return Promise.reject(
-      new Error(
-        `cannot listen on ${options.hostname}:${options.port}: ${(error as Error).message}; ` +
-          "pick a free port or stop the program using it",
-        { cause: error },
-      ),
-    );
+    return Promise.reject(listenError(options.hostname, options.port, error));
   }
   return Promise.resolve({
     hostname: server.hostname,

@@ -5,7 +5,7 @@
 import { fileURLToPath } from "node:url";
 import type { ChildProcess, ExitStatus, HttpServer, Runtime, ServeOptions, Signal, SpawnOptions } from "./runtime.ts";
 import { isProcessAlive } from "./procfs.ts";
-import { quietly } from "./quietly.ts";
+import { listenError, quietly } from "./shared.ts";
 
 // The slice of Deno's API used here, typed locally so that the Bun-typed
 // TypeScript check (tsconfig.json) accepts this file too.
@@ -185,13 +185,7 @@ function serve(options: ServeOptions): Promise<HttpServer> {
       },
     );
   } catch (error) {
-    return Promise.reject(
-      new Error(
-        `cannot listen on ${options.hostname}:${options.port}: ${(error as Error).message}; ` +
-          "pick a free port or stop the program using it",
-        { cause: error },
-      ),
-    );
+    return Promise.reject(listenError(options.hostname, options.port, error));
   }
   return Promise.resolve({
     hostname: server.addr.hostname,

@@ -56,12 +56,6 @@ export class LogBuffer {
     return this.#chunks.join("");
   }
 
-  /** The last `n` lines of history (for error messages). */
-  tail(n: number): string[] {
-    const lines = this.history().split("\n").filter((l) => l.length > 0);
-    return lines.slice(-n);
-  }
-
   /** Subscribe synchronously; returns the unsubscribe function. */
   subscribe(listener: LogListener): () => void {
     this.#listeners.add(listener);

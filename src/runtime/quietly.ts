@@ -1,8 +1,0 @@
-/** Run a signal delivery that may hit a process that is already gone (ESRCH) or not ours (EPERM). */
-export function quietly(kill: () => void): void {
-  try {
-    kill();
-  } catch {
-    // Nothing left for us to signal.
-  }
-}
