@@ -146,24 +146,18 @@ export class Router {
     const mustWait = this.#upstreams.get(model)?.state !== "ready";
     let pending!: Pending;
     const lease = new Promise<Lease>((resolve, reject) => {
-      const onAbort = () => {
-        if (!this.#pending.has(id)) return;
-        this.#pending.delete(id);
-        this.#scheduler.cancel(id, Date.now());
-        this.#observer.loadChanged();
-        reject(new ModelswapError(499, "client_closed", `client closed the request for model "${model}" while it waited`, { model }));
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      pending = {
-        model,
-        signal,
-        resolve,
-        reject,
-        onPosition,
-        detach: () => signal.removeEventListener("abort", onAbort),
-      };
+      pending = { model, signal, resolve, reject, onPosition, detach: () => signal.removeEventListener("abort", cancel) };
     });
     lease.catch(() => {}); // a rejection nobody awaits (client gone) is not an error
+    /** The client left before its grant: leave the scheduler, exactly once. */
+    const cancel = () => {
+      if (!this.#pending.delete(id)) return;
+      pending.detach();
+      this.#scheduler.cancel(id, Date.now());
+      this.#observer.loadChanged();
+      pending.reject(new ModelswapError(499, "client_closed", `client closed the request for model "${model}" while it waited`, { model }));
+    };
+    signal.addEventListener("abort", cancel, { once: true });
     this.#pending.set(id, pending);
     const admission = this.#scheduler.request(id, model, Date.now());
     if (!admission.ok) {
@@ -172,11 +166,7 @@ export class Router {
       throw admission.error;
     }
     this.#observer.loadChanged();
-    if (signal.aborted && this.#pending.delete(id)) {
-      this.#scheduler.cancel(id, Date.now());
-      pending.detach();
-      pending.reject(new ModelswapError(499, "client_closed", `client closed the request for model "${model}"`, { model }));
-    }
+    if (signal.aborted) cancel();
     return { lease, mustWait };
   }
 
