@@ -9,7 +9,7 @@
 import type { Config, PeerConfig } from "../config/schema.ts";
 import { ModelswapError } from "../errors.ts";
 import type { RequestObservation } from "../observer.ts";
-import { upstreamHeaders } from "./proxy.ts";
+import { clientHeaders, upstreamHeaders } from "./proxy.ts";
 
 /** A peer model a request resolved to. */
 export interface PeerTarget {
@@ -113,15 +113,7 @@ export async function forwardToPeer(options: PeerForward): Promise<Response> {
   }
   observation.granted();
 
-  const responseHeaders = new Headers(response.headers);
-  for (const name of ["connection", "keep-alive", "transfer-encoding", "content-encoding"]) responseHeaders.delete(name);
-  // fetch has already decoded a compressed body, so its length no longer applies.
-  if (response.headers.has("content-encoding")) responseHeaders.delete("content-length");
-  if (/text\/event-stream/i.test(responseHeaders.get("content-type") ?? "")) {
-    responseHeaders.set("x-accel-buffering", "no");
-    responseHeaders.delete("content-length");
-  }
-  const init = { status: response.status, statusText: response.statusText, headers: responseHeaders };
+  const init = { status: response.status, statusText: response.statusText, headers: clientHeaders(response).headers };
   if (!response.body) {
     finish(response.status, 0);
     return new Response(null, init);

@@ -59,6 +59,23 @@ export function upstreamHeaders(incoming: Headers): Headers {
   return headers;
 }
 
+/**
+ * Headers of an upstream (or peer) response as the client should get them:
+ * hop-by-hop ones removed, a length fetch's decompression made stale dropped,
+ * and event streams marked unbuffered for reverse proxies such as nginx.
+ */
+export function clientHeaders(response: Response): { headers: Headers; isEventStream: boolean } {
+  const headers = new Headers(response.headers);
+  for (const name of ["connection", "keep-alive", "transfer-encoding", "content-encoding"]) headers.delete(name);
+  if (response.headers.has("content-encoding")) headers.delete("content-length");
+  const isEventStream = /text\/event-stream/i.test(headers.get("content-type") ?? "");
+  if (isEventStream) {
+    headers.set("x-accel-buffering", "no");
+    headers.delete("content-length");
+  }
+  return { headers, isEventStream };
+}
+
 /** Proxy the request; resolves with the response to send to the client. */
 export async function forward(options: ForwardOptions): Promise<Response> {
   const { lease, signal } = options;
@@ -98,15 +115,8 @@ export async function forward(options: ForwardOptions): Promise<Response> {
     throw await failed(cause, "before answering");
   }
 
-  const headers = new Headers(response.headers);
-  for (const name of ["connection", "keep-alive", "transfer-encoding", "content-encoding"]) headers.delete(name);
-  if (response.headers.has("content-encoding")) headers.delete("content-length");
-  const isEventStream = /text\/event-stream/i.test(headers.get("content-type") ?? "");
-  if (isEventStream) {
-    headers.set("x-accel-buffering", "no");
-    headers.set("cache-control", "no-cache");
-    headers.delete("content-length");
-  }
+  const { headers, isEventStream } = clientHeaders(response);
+  if (isEventStream) headers.set("cache-control", "no-cache");
   if (!response.body) {
     finish({ status: response.status, bytes: 0 });
     return new Response(null, { status: response.status, headers });
