@@ -4,7 +4,17 @@
  */
 import { appendFile, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import process from "node:process";
-import type { ChildProcess, ExitStatus, HttpServer, Runtime, ServeOptions, Signal, SpawnOptions } from "./runtime.ts";
+import type {
+  ChildProcess,
+  ExitStatus,
+  HttpServer,
+  Runtime,
+  ServeOptions,
+  Signal,
+  SpawnOptions,
+  WebSocketUpgrade,
+  WebSocketUpgradeOptions,
+} from "./runtime.ts";
 import { isProcessAlive } from "./procfs.ts";
 import { listenError, quietly } from "./shared.ts";
 
@@ -31,6 +41,22 @@ interface BunServer {
   readonly port: number;
   stop(closeActiveConnections?: boolean): Promise<void>;
   requestIP(request: Request): { address: string } | null;
+  upgrade(request: Request, options: { data: BunWebSocket; headers?: Record<string, string> }): boolean;
+}
+/** Bun's server-side socket; `data` is the adapter it feeds. */
+interface BunServerWebSocket {
+  readonly data: BunWebSocket;
+  binaryType?: "nodebuffer" | "arraybuffer" | "uint8array" | "blob";
+  send(data: string | ArrayBufferLike | ArrayBufferView | Blob): number;
+  close(code?: number, reason?: string): void;
+  getBufferedAmount(): number;
+}
+interface BunWebSocketHandler {
+  /** Close rather than silently drop a message once the send buffer is full. */
+  closeOnBackpressureLimit: boolean;
+  open(ws: BunServerWebSocket): void;
+  message(ws: BunServerWebSocket, message: string | ArrayBuffer): void;
+  close(ws: BunServerWebSocket, code: number, reason: string): void;
 }
 interface BunApi {
   readonly main: string;
@@ -48,8 +74,9 @@ interface BunApi {
     port: number;
     idleTimeout: number;
     maxRequestBodySize?: number;
-    fetch(request: Request, server: BunServer): Response | Promise<Response>;
+    fetch(request: Request, server: BunServer): Response | undefined | Promise<Response | undefined>;
     error(error: Error): Response;
+    websocket: BunWebSocketHandler;
   }): BunServer;
 }
 
@@ -104,6 +131,190 @@ function spawn(options: SpawnOptions): ChildProcess {
   };
 }
 
+/** Close codes a server may send (RFC 6455 §7.4; 1004–1006 and 1015 are reserved). */
+function isSendableCloseCode(code: number): boolean {
+  return (code >= 1000 && code <= 1014 && (code < 1004 || code > 1006)) || (code >= 3000 && code <= 4999);
+}
+
+/**
+ * The standard `WebSocket` API over Bun's callback-style server socket, so
+ * that callers get the same object as from `Deno.upgradeWebSocket`. Bun's
+ * `websocket` callbacks feed it through `ws.data`; events are held back
+ * until the fetch handler has returned (`activate`), because Bun opens the
+ * socket inside `server.upgrade()`, before the caller could listen.
+ */
+class BunWebSocket extends EventTarget implements WebSocket {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+  readonly CONNECTING = 0;
+  readonly OPEN = 1;
+  readonly CLOSING = 2;
+  readonly CLOSED = 3;
+  readonly url: string;
+  readonly protocol: string;
+  readonly extensions = "";
+  binaryType: BinaryType = "arraybuffer";
+  #readyState: WebSocket["readyState"] = BunWebSocket.CONNECTING;
+  #ws: BunServerWebSocket | null = null;
+  /** Deliveries waiting for `activate()`; null once active. */
+  #pending: (() => void)[] | null = [];
+  #handlers = new Map<string, ((event: Event) => void) | null>();
+
+  constructor(url: string, protocol: string) {
+    super();
+    this.url = url;
+    this.protocol = protocol;
+  }
+
+  get readyState(): WebSocket["readyState"] {
+    return this.#readyState;
+  }
+
+  get bufferedAmount(): number {
+    return this.#ws?.getBufferedAmount() ?? 0;
+  }
+
+  get onopen(): WebSocket["onopen"] {
+    return this.#handler("open") as WebSocket["onopen"];
+  }
+  set onopen(handler: WebSocket["onopen"]) {
+    this.#setHandler("open", handler);
+  }
+  get onmessage(): WebSocket["onmessage"] {
+    return this.#handler("message") as WebSocket["onmessage"];
+  }
+  set onmessage(handler: WebSocket["onmessage"]) {
+    this.#setHandler("message", handler as ((event: Event) => void) | null);
+  }
+  get onclose(): WebSocket["onclose"] {
+    return this.#handler("close") as WebSocket["onclose"];
+  }
+  set onclose(handler: WebSocket["onclose"]) {
+    this.#setHandler("close", handler as ((event: Event) => void) | null);
+  }
+  get onerror(): WebSocket["onerror"] {
+    return this.#handler("error") as WebSocket["onerror"];
+  }
+  set onerror(handler: WebSocket["onerror"]) {
+    this.#setHandler("error", handler);
+  }
+
+  send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
+    if (this.#readyState === BunWebSocket.CONNECTING) {
+      throw new DOMException("WebSocket is not open yet: wait for its open event", "InvalidStateError");
+    }
+    // Like a browser, a socket that is closing or closed discards what it is given.
+    if (this.#readyState === BunWebSocket.OPEN) this.#ws?.send(data);
+  }
+
+  close(code?: number, reason?: string): void {
+    if (code !== undefined && !isSendableCloseCode(code)) {
+      const message = `close code ${code} cannot be sent; use 1000, 1001–1003, 1007–1014 or 3000–4999`;
+      throw new DOMException(message, "InvalidAccessError");
+    }
+    if (reason !== undefined && new TextEncoder().encode(reason).byteLength > 123) {
+      throw new DOMException("close reason is longer than 123 bytes", "SyntaxError");
+    }
+    if (this.#readyState === BunWebSocket.CLOSING || this.#readyState === BunWebSocket.CLOSED) return;
+    this.#readyState = BunWebSocket.CLOSING;
+    this.#ws?.close(code, reason);
+  }
+
+  /** Bun opened the connection (called from `websocket.open`, inside `server.upgrade`). */
+  opened(ws: BunServerWebSocket): void {
+    ws.binaryType = "arraybuffer";
+    this.#ws = ws;
+    this.#deliver(() => {
+      if (this.#readyState !== BunWebSocket.CONNECTING) return; // closed before the handler returned
+      this.#readyState = BunWebSocket.OPEN;
+      this.dispatchEvent(new Event("open"));
+    });
+  }
+
+  /** A message arrived (`websocket.message`). */
+  received(message: string | ArrayBuffer): void {
+    this.#deliver(() => {
+      if (this.#readyState !== BunWebSocket.OPEN) return;
+      const data = typeof message === "string" || this.binaryType !== "blob" ? message : new Blob([message]);
+      this.dispatchEvent(new MessageEvent("message", { data }));
+    });
+  }
+
+  /** The connection ended (`websocket.close`). Dispatched a microtask later, as `close()` may be on the stack. */
+  closed(code: number, reason: string): void {
+    this.#ws = null;
+    this.#deliver(() =>
+      queueMicrotask(() => {
+        if (this.#readyState === BunWebSocket.CLOSED) return;
+        this.#readyState = BunWebSocket.CLOSED;
+        if (code === 1006) this.dispatchEvent(new Event("error"));
+        this.dispatchEvent(new CloseEvent("close", { code, reason, wasClean: code !== 1006 }));
+      })
+    );
+  }
+
+  /** The fetch handler has returned: deliver what was held back, then everything as it comes. */
+  activate(): void {
+    const pending = this.#pending ?? [];
+    this.#pending = null;
+    for (const delivery of pending) delivery();
+  }
+
+  #deliver(delivery: () => void): void {
+    if (this.#pending) this.#pending.push(delivery);
+    else delivery();
+  }
+
+  #handler(type: string): ((event: Event) => void) | null {
+    return this.#handlers.get(type) ?? null;
+  }
+
+  /** Like an `on…` attribute: one listener, registered on first set, calling the current handler. */
+  #setHandler(type: string, handler: ((event: Event) => void) | null): void {
+    if (!this.#handlers.has(type)) {
+      this.addEventListener(type, (event) => this.#handlers.get(type)?.call(this, event as Event));
+    }
+    this.#handlers.set(type, typeof handler === "function" ? handler : null);
+  }
+}
+
+/** The client's offered subprotocols (`sec-websocket-protocol`, comma-separated). */
+function offeredProtocols(request: Request): string[] {
+  return (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+}
+
+/** Feeds Bun's socket callbacks into the {@link BunWebSocket} adapter held in `ws.data`. */
+const websocketHandler: BunWebSocketHandler = {
+  closeOnBackpressureLimit: true,
+  open: (ws) => ws.data.opened(ws),
+  message: (ws, message) => ws.data.received(message),
+  close: (ws, code, reason) => ws.data.closed(code, reason),
+};
+
+/** `ServeInfo.upgradeWebSocket` on Bun: `server.upgrade` plus the adapter; `accepted` records the socket. */
+function upgrader(
+  request: Request,
+  srv: BunServer,
+  accepted: (socket: BunWebSocket) => void,
+): (options?: WebSocketUpgradeOptions) => WebSocketUpgrade {
+  return (options) => {
+    const protocol = options?.protocol ?? "";
+    if (protocol && !offeredProtocols(request).includes(protocol)) {
+      throw new TypeError(`protocol ${JSON.stringify(protocol)} was not offered by the client`);
+    }
+    const socket = new BunWebSocket(request.url, protocol);
+    const headers = protocol ? { "sec-websocket-protocol": protocol } : undefined;
+    if (!srv.upgrade(request, { data: socket, headers })) {
+      throw new TypeError("not a WebSocket upgrade request (or already upgraded)");
+    }
+    accepted(socket);
+    // Bun ignores it (the handler returns nothing once upgraded); callers return it as on Deno.
+    return { socket, response: new Response(null, { status: 101 }) };
+  };
+}
+
 function serve(options: ServeOptions): Promise<HttpServer> {
   let server: BunServer;
   try {
@@ -113,14 +324,28 @@ function serve(options: ServeOptions): Promise<HttpServer> {
       // 0 disables the idle timeout: SSE streams may be quiet for minutes.
       idleTimeout: 0,
       maxRequestBodySize: options.maxRequestBodySize,
-      // The client address is looked up only when something asks for it.
-      fetch: (request, srv) =>
-        options.fetch(request, {
-          get remoteAddress() {
-            return srv.requestIP(request)?.address ?? "";
-          },
-        }),
+      async fetch(request, srv) {
+        // Set from inside the handler (`as`: not narrowed to null across the await).
+        let upgraded = null as BunWebSocket | null;
+        try {
+          const response = await options.fetch(request, {
+            // The client address is looked up only when something asks for it.
+            get remoteAddress() {
+              return srv.requestIP(request)?.address ?? "";
+            },
+            upgradeWebSocket: upgrader(request, srv, (socket) => (upgraded = socket)),
+          });
+          if (!upgraded) return response;
+        } catch (error) {
+          if (!upgraded) throw error;
+          upgraded.close(1011, "internal error");
+        }
+        // Once upgraded, Bun wants no response; the socket may now deliver its events.
+        upgraded.activate();
+        return undefined;
+      },
       error: (error) => new Response(`internal error: ${error.message}`, { status: 500 }),
+      websocket: websocketHandler,
     });
   } catch (error) {
     return Promise.reject(listenError(options.hostname, options.port, error));

@@ -3,7 +3,17 @@
  * for HTTP. Only `detect.ts` imports this file, and only when running on Deno.
  */
 import { fileURLToPath } from "node:url";
-import type { ChildProcess, ExitStatus, HttpServer, Runtime, ServeOptions, Signal, SpawnOptions } from "./runtime.ts";
+import type {
+  ChildProcess,
+  ExitStatus,
+  HttpServer,
+  Runtime,
+  ServeOptions,
+  Signal,
+  SpawnOptions,
+  WebSocketUpgrade,
+  WebSocketUpgradeOptions,
+} from "./runtime.ts";
 import { isProcessAlive } from "./procfs.ts";
 import { listenError, quietly } from "./shared.ts";
 
@@ -56,6 +66,7 @@ interface DenoApi {
       info: { remoteAddr: { hostname?: string } },
     ) => Response | Promise<Response>,
   ): DenoServer;
+  upgradeWebSocket(request: Request, options: { protocol?: string }): WebSocketUpgrade;
   addSignalListener(signal: string, handler: () => void): void;
   removeSignalListener(signal: string, handler: () => void): void;
   readTextFile(path: string): Promise<string>;
@@ -176,8 +187,19 @@ function serve(options: ServeOptions): Promise<HttpServer> {
         let delivered = false;
         request.signal.addEventListener("abort", () => delivered || clientGone.abort(), { once: true });
         const ours = new Request(request, { signal: clientGone.signal });
-        const response = await options.fetch(ours, { remoteAddress: info.remoteAddr.hostname ?? "" });
-        if (!response.body) {
+        let upgraded = false;
+        const response = await options.fetch(ours, {
+          remoteAddress: info.remoteAddr.hostname ?? "",
+          // Deno upgrades only the request it handed us, not our copy of it.
+          upgradeWebSocket(upgrade?: WebSocketUpgradeOptions) {
+            const accepted = deno.upgradeWebSocket(request, upgrade?.protocol ? { protocol: upgrade.protocol } : {});
+            upgraded = true;
+            return accepted;
+          },
+        });
+        // A 101 hands the connection to the socket: no body to relay, and
+        // `shutdown()` closes open WebSockets itself.
+        if (upgraded || response.status === 101 || !response.body) {
           delivered = true;
           return response;
         }

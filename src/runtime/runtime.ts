@@ -42,9 +42,38 @@ export interface ChildProcess {
 
 export type Signal = "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP";
 
+/** Options for {@link ServeInfo.upgradeWebSocket}. */
+export interface WebSocketUpgradeOptions {
+  /**
+   * The subprotocol to agree to; it must be one the client offered in
+   * `sec-websocket-protocol`. Omitted: the handshake names none.
+   */
+  protocol?: string;
+}
+
+/** A WebSocket upgrade accepted by {@link ServeInfo.upgradeWebSocket}. */
+export interface WebSocketUpgrade {
+  /**
+   * The server side of the connection, with the standard `WebSocket` API
+   * (`binaryType` starts as "arraybuffer"). It is CONNECTING until the
+   * handler has returned `response`; wait for its `open` event before sending.
+   */
+  socket: WebSocket;
+  /** What the fetch handler must return for the upgrade to complete. */
+  response: Response;
+}
+
 /** What the HTTP server hands the fetch handler besides the request. */
 export interface ServeInfo {
   remoteAddress: string;
+  /**
+   * Accept the current request as a WebSocket connection, so that code
+   * outside `src/runtime/` can serve WebSockets the same way on every
+   * runtime. Call it at most once, before the handler returns. Throws a
+   * TypeError when the request is not a WebSocket upgrade or `protocol`
+   * was not offered.
+   */
+  upgradeWebSocket(options?: WebSocketUpgradeOptions): WebSocketUpgrade;
 }
 
 /** A listening HTTP server. */
