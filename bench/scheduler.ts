@@ -13,7 +13,8 @@
  *
  * Run: npx bun bench/scheduler.ts   or   npx deno run -A bench/scheduler.ts
  */
-import type { Effects, ModelState, RequestId, SwapPlan } from "../src/scheduler/effects.ts";
+import type { Effects, RequestId, SwapPlan } from "../src/scheduler/effects.ts";
+import type { ModelState } from "../src/upstream/state.ts";
 import { ExclusivePlanner } from "../src/scheduler/planners/exclusive.ts";
 import { compileMatrix } from "../src/scheduler/planners/matrix/program.ts";
 import { solveMatrix } from "../src/scheduler/planners/matrix/solve.ts";
@@ -233,7 +234,7 @@ function simulateScheduler(trace: TraceRequest[], starvationTimeoutMs: number): 
   let timerGeneration = 0;
 
   const effects: Effects = {
-    modelState: (model) => states.get(model) ?? "stopped",
+    isReady: (model) => states.get(model) === "ready",
     runningModels: () => [...states].filter(([, state]) => state !== "stopped").map(([model]) => model).sort(),
     startSwap: (plan: SwapPlan) => {
       outcome.swaps++;
@@ -275,6 +276,7 @@ function simulateScheduler(trace: TraceRequest[], starvationTimeoutMs: number): 
     isKnown: () => true,
     limitFor: () => 1_000_000,
     priorityFor: () => 0,
+    ttlFor: () => 0,
     starvationTimeoutMs,
     maxQueue: 1_000_000,
   });

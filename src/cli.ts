@@ -4,7 +4,7 @@
  * `-listen :8080`, `-watch-config`, `-version`, plus `--log-level` and the
  * `validate` and `demo-upstream` subcommands.
  */
-import type { LogLevel } from "./logger.ts";
+import type { LogLevel } from "./logging/logger.ts";
 
 /** Where the HTTP server listens. */
 export interface ListenAddress {

@@ -3,11 +3,12 @@
  * serve, and turn signals into graceful shutdown (a second Ctrl-C kills).
  */
 import { CliError, parseCli, USAGE } from "./cli.ts";
-import { ConfigError, loadConfigFile } from "./config/load.ts";
-import { runDemoUpstream } from "./demo-upstream.ts";
+import { ConfigError } from "./config/issue.ts";
+import { runDemoUpstream } from "./demo/main.ts";
 import { detectRuntime } from "./runtime/detect.ts";
 import type { Runtime } from "./runtime/runtime.ts";
 import { ModelswapServer } from "./server.ts";
+import { loadSetupFile } from "./setup.ts";
 import { COMMIT, VERSION } from "./version.ts";
 
 /** Combined log text to stdout (it already ends in a newline; console.log adds one). */
@@ -44,7 +45,7 @@ async function main(runtime: Runtime): Promise<number> {
       return await runDemoUpstream(command.args, runtime);
     case "validate": {
       const path = command.config ?? await defaultConfigPath(runtime);
-      const { config, warnings } = await loadConfigFile(path, (p) => runtime.readTextFile(p), { env: runtime.envAll(), selfArgv: runtime.selfArgv, source: path });
+      const { config, warnings } = await loadSetupFile(path, (p) => runtime.readTextFile(p), { env: runtime.envAll(), selfArgv: runtime.selfArgv, source: path });
       for (const warning of warnings) console.error(`warning: ${warning}`);
       const models = Object.keys(config.models).length;
       console.log(`${path}: OK (${models} model${models === 1 ? "" : "s"}, router ${config.routing.use}${warnings.length ? `, ${warnings.length} warning(s)` : ""})`);
@@ -52,16 +53,13 @@ async function main(runtime: Runtime): Promise<number> {
     }
     case "serve": {
       const path = command.config ?? await defaultConfigPath(runtime);
-      const load = () => loadConfigFile(path, (p) => runtime.readTextFile(p), { env: runtime.envAll(), selfArgv: runtime.selfArgv, source: path });
-      const { config, warnings, secrets } = await load();
+      const load = () => loadSetupFile(path, (p) => runtime.readTextFile(p), { env: runtime.envAll(), selfArgv: runtime.selfArgv, source: path });
       const server = await ModelswapServer.start({
         runtime,
-        config,
+        setup: await load(),
         listen: command.listen,
         logLevel: command.logLevel,
         out: stdout,
-        warnings,
-        secrets,
         reloadConfig: load,
       });
       runtime.onSignal("SIGHUP", () => void server.reload());

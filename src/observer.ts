@@ -4,7 +4,8 @@
  * turns it into counters and feeds. Every method must return quickly and
  * never throw: it runs on the request path.
  */
-import type { ModelState, SwapPlan } from "./scheduler/effects.ts";
+import type { SwapPlan } from "./scheduler/effects.ts";
+import type { ModelState } from "./upstream/state.ts";
 
 /** One model request as the HTTP layer saw it. */
 export interface RequestInfo {

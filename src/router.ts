@@ -1,24 +1,25 @@
 /**
- * Binds the pure scheduler to the world: it owns the upstream processes,
- * turns scheduler effects into process actions and promises, and turns
- * process outcomes and client disconnects back into scheduler events.
+ * Binds the pure scheduler to the world. The scheduler decides; the router
+ * carries its effects out on the model processes and resolves the client
+ * promises, and turns what happens (a swap done, a request served, a process
+ * stopped, a client gone) back into scheduler events. It keeps no timers and
+ * no decisions of its own.
  */
 import type { Config } from "./config/schema.ts";
 import { ModelswapError } from "./errors.ts";
-import type { LogHub, Logger } from "./logger.ts";
+import type { Logger } from "./logging/logger.ts";
 import { NO_OBSERVER, type Observer } from "./observer.ts";
-import type { Runtime } from "./runtime/runtime.ts";
-import type { Effects, ModelState, RequestId, SwapPlan } from "./scheduler/effects.ts";
-import { buildPlanner } from "./scheduler/planners/build.ts";
-import { Scheduler, type SchedulerSettings } from "./scheduler/scheduler.ts";
-import { splitCommand } from "./upstream/command.ts";
-import type { LogFiles } from "./upstream/logfile.ts";
-import { type GroupTracker, Upstream, type UpstreamSpec } from "./upstream/upstream.ts";
+import type { Effects, Planner, RequestId, StopReason, SwapPlan } from "./scheduler/effects.ts";
+import { SchedulerError } from "./scheduler/refusal.ts";
+import { Scheduler } from "./scheduler/scheduler.ts";
+import { schedulerSettings, upstreamSpec } from "./setup.ts";
+import { sameSpec, type UpstreamSpec } from "./upstream/spec.ts";
+import type { ModelState } from "./upstream/state.ts";
+import type { ModelProcess, ProcessStatus, UpstreamConnection, UpstreamHooks } from "./upstream/upstream.ts";
 
-/** The right to send requests to a ready upstream; release it exactly once. */
-export interface Lease {
-  model: string;
-  upstream: Upstream;
+/** The right to send requests to a ready model's process; release it exactly once. */
+export interface Lease extends UpstreamConnection {
+  readonly model: string;
   /** Ends this request's claim on the model (serve done). Safe to call twice. */
   release(): void;
 }
@@ -32,16 +33,36 @@ export interface Ticket {
 }
 
 /** Per-model facts for `/running` and `/api/status`. */
-export interface ModelStatus {
+export interface ModelStatus extends ProcessStatus {
   model: string;
-  state: ModelState;
-  pid: number | null;
-  baseUrl: string;
   inFlight: number;
   queued: number;
-  restarts: number;
-  lastExit: string | null;
-  uptimeMs: number | null;
+}
+
+/** Time as the router sees it; a fake one in tests. */
+export interface Clock {
+  now(): number;
+  /** Call `wake` at time `at` (ms, same clock); returns a function that cancels it. */
+  wakeAt(at: number, wake: () => void): () => void;
+}
+
+/** The wall clock. */
+export const SYSTEM_CLOCK: Clock = {
+  now: () => Date.now(),
+  wakeAt(at, wake) {
+    const timer = setTimeout(wake, Math.max(0, at - Date.now()));
+    return () => clearTimeout(timer);
+  },
+};
+
+/** What the router needs besides the config. */
+export interface RouterDeps {
+  log: Logger;
+  /** Creates the process of one model (an `Upstream` in production). */
+  processes(spec: UpstreamSpec, hooks: UpstreamHooks): ModelProcess;
+  /** Metrics, events and activity (default: none). */
+  observer?: Observer;
+  clock?: Clock;
 }
 
 interface Pending {
@@ -53,76 +74,36 @@ interface Pending {
   detach(): void;
 }
 
-/** Options the router needs besides the config. */
-export interface RouterDeps {
-  runtime: Runtime;
-  logs: LogHub;
-  log: Logger;
-  groups?: GroupTracker;
-  /** Metrics, events and activity (default: none). */
-  observer?: Observer;
-  /** Per-model log files (`logDir`), or none. */
-  logFiles?: LogFiles;
+/** The scheduler's refusals become HTTP errors with the same status, code and message. */
+function httpError(error: Error): ModelswapError {
+  if (error instanceof ModelswapError) return error;
+  if (error instanceof SchedulerError) {
+    return new ModelswapError(error.status, error.code, error.message, error.details, error.retryAfter);
+  }
+  return new ModelswapError(500, "internal_error", `modelswap internal error: ${error.message}`);
 }
 
-/** Builds the upstream spec of one configured model. */
-export function upstreamSpec(config: Config, id: string): UpstreamSpec {
-  const model = config.models[id];
-  return {
-    id,
-    argv: splitCommand(model.cmd),
-    stopArgv: model.cmdStop ? splitCommand(model.cmdStop) : null,
-    env: model.env,
-    baseUrl: model.proxy.replace(/\/+$/, ""),
-    port: model.port,
-    checkEndpoint: model.checkEndpoint === "none" ? null : model.checkEndpoint,
-    healthCheckTimeoutMs: config.healthCheckTimeout * 1000,
-    unloadTimeoutMs: model.unloadTimeout * 1000,
-    supervision: {
-      maxFailures: config.supervision.maxFailures,
-      failureWindowMs: config.supervision.failureWindow * 1000,
-      probeIntervalMs: config.supervision.probeInterval * 1000,
-      probeTimeoutMs: config.supervision.probeTimeout * 1000,
-      hungAfter: config.supervision.hungAfter,
-    },
-  };
-}
-
-/** Scheduler settings derived from the config. */
-export function schedulerSettings(config: Config): SchedulerSettings {
-  const { scheduler } = config.routing;
-  return {
-    isKnown: (model) => model in config.models,
-    limitFor: (model) => config.models[model]?.concurrencyLimit ?? 10,
-    priorityFor: (model) => scheduler.priority[model] ?? 0,
-    starvationTimeoutMs: scheduler.starvationTimeout * 1000,
-    maxQueue: scheduler.maxQueue,
-  };
-}
-
-/** The router: one per running config. */
+/** The router: one per running server; a config reload reconfigures it. */
 export class Router {
   #config: Config;
   readonly #deps: RouterDeps;
-  readonly #upstreams = new Map<string, Upstream>();
+  readonly #clock: Clock;
+  readonly #observer: Observer;
+  readonly #processes = new Map<string, ModelProcess>();
   readonly #pending = new Map<RequestId, Pending>();
   readonly #stops = new Map<string, Promise<void>>();
-  readonly #ttlTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  /** Models whose settings changed while running: loaded again once the scheduler has stopped them. */
-  readonly #reloadAfterStop = new Set<string>();
   readonly #scheduler: Scheduler;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #cancelWake = () => {};
   #nextId = 1;
   #closed = false;
-  readonly #observer: Observer;
 
-  constructor(config: Config, deps: RouterDeps) {
-    this.#config = config;
+  constructor(setup: { config: Config; planner: Planner }, deps: RouterDeps) {
+    this.#config = setup.config;
     this.#deps = deps;
+    this.#clock = deps.clock ?? SYSTEM_CLOCK;
     this.#observer = deps.observer ?? NO_OBSERVER;
-    for (const id of Object.keys(config.models)) this.#addUpstream(id);
-    const planner = buildPlanner(config.routing, Object.keys(config.models), config.routing.pathPrefix);
-    this.#scheduler = new Scheduler(planner, this.#effects(), schedulerSettings(config));
+    for (const id of Object.keys(setup.config.models)) this.#addProcess(upstreamSpec(setup.config, id));
+    this.#scheduler = new Scheduler(setup.planner, this.#effects(), schedulerSettings(setup.config));
   }
 
   /** The config this router serves. */
@@ -130,9 +111,9 @@ export class Router {
     return this.#config;
   }
 
-  /** The upstream of a model id, if configured. */
-  upstream(model: string): Upstream | undefined {
-    return this.#upstreams.get(model);
+  /** A model's process state (advisory), or undefined for an unknown id. */
+  state(model: string): ModelState | undefined {
+    return this.#processes.get(model)?.state;
   }
 
   /**
@@ -143,7 +124,7 @@ export class Router {
   request(model: string, signal: AbortSignal, onPosition?: (position: number) => void): Ticket {
     if (this.#closed) throw new ModelswapError(503, "shutting_down", "modelswap is shutting down; retry against the new instance");
     const id = this.#nextId++;
-    const mustWait = this.#upstreams.get(model)?.state !== "ready";
+    const mustWait = this.state(model) !== "ready";
     let pending!: Pending;
     const lease = new Promise<Lease>((resolve, reject) => {
       pending = { model, signal, resolve, reject, onPosition, detach: () => signal.removeEventListener("abort", cancel) };
@@ -153,28 +134,39 @@ export class Router {
     const cancel = () => {
       if (!this.#pending.delete(id)) return;
       pending.detach();
-      this.#scheduler.cancel(id, Date.now());
+      this.#scheduler.cancel(id, this.#clock.now());
       this.#observer.loadChanged();
       pending.reject(new ModelswapError(499, "client_closed", `client closed the request for model "${model}" while it waited`, { model }));
     };
     signal.addEventListener("abort", cancel, { once: true });
     this.#pending.set(id, pending);
-    const admission = this.#scheduler.request(id, model, Date.now());
+    const admission = this.#scheduler.request(id, model, this.#clock.now());
     if (!admission.ok) {
       this.#pending.delete(id);
       pending.detach();
-      throw admission.error;
+      throw httpError(admission.error);
     }
     this.#observer.loadChanged();
     if (signal.aborted) cancel();
     return { lease, mustWait };
   }
 
+  /**
+   * A lease for a static asset of a loaded model (`upstream.ignorePaths`):
+   * it neither loads the model nor takes a slot. 409 when it is not loaded.
+   */
+  assetLease(model: string, path: string): Lease {
+    const connection = this.#processes.get(model)?.connection();
+    if (!connection) {
+      throw new ModelswapError(409, "model_not_loaded", `model "${model}" is not loaded; ${path} does not load it (upstream.ignorePaths)`, { model });
+    }
+    return { ...connection, model, release: () => {} };
+  }
+
   /** Stop models (all when `"all"`) and fail what waits for them; resolves when stopped. */
   async unload(models: string[] | "all"): Promise<void> {
-    for (const id of models === "all" ? [...this.#reloadAfterStop] : models) this.#reloadAfterStop.delete(id);
-    this.#scheduler.unload(models, Date.now());
-    const ids = models === "all" ? [...this.#upstreams.keys()] : models;
+    this.#scheduler.unload(models, this.#clock.now());
+    const ids = models === "all" ? [...this.#processes.keys()] : models;
     await Promise.all(ids.map((id) => this.#stops.get(id)));
   }
 
@@ -190,95 +182,79 @@ export class Router {
     const queued = new Map<string, number>();
     for (const q of snap.queued) queued.set(q.model, (queued.get(q.model) ?? 0) + 1);
     for (const s of snap.swaps) queued.set(s.target, (queued.get(s.target) ?? 0) + s.waiters);
-    return [...this.#upstreams.values()].map((u) => ({
-      model: u.spec.id,
-      state: u.state,
-      pid: u.pid,
-      baseUrl: u.spec.baseUrl,
-      inFlight: snap.inFlight[u.spec.id] ?? 0,
-      queued: queued.get(u.spec.id) ?? 0,
-      restarts: u.restarts,
-      lastExit: u.lastExit,
-      uptimeMs: u.uptimeMs(),
+    return [...this.#processes].map(([model, process]) => ({
+      model,
+      ...process.status(),
+      inFlight: snap.inFlight[model] ?? 0,
+      queued: queued.get(model) ?? 0,
     })).sort((a, b) => a.model.localeCompare(b.model));
   }
 
-  /** Refuse new requests, fail waiting ones, stop every upstream and wait until all are reaped. */
+  /** Refuse new requests, fail waiting ones, stop every model and wait until all are reaped. */
   async shutdown(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#timer);
-    for (const timer of this.#ttlTimers.values()) clearTimeout(timer);
-    this.#scheduler.shutdown(Date.now());
-    await Promise.all([...this.#upstreams.values()].map((u) => u.stop()));
+    this.#scheduler.shutdown(this.#clock.now());
+    await Promise.all([...this.#processes.values()].map((process) => process.stop()));
   }
 
   /**
    * Apply a reloaded (already validated) config. Unchanged models keep
    * running and serving; a changed model restarts with its new settings once
-   * its in-flight requests are done; removed models stop; new ones appear.
+   * its in-flight requests are done; removed models stop; new ones appear
+   * (one removed a moment ago and still stopping comes back as itself).
    */
-  reconfigure(config: Config): { added: string[]; changed: string[]; removed: string[] } {
-    const added: string[] = [];
-    const changed: string[] = [];
-    const removed = Object.keys(this.#config.models).filter((id) => !(id in config.models));
-    const now = Date.now();
+  reconfigure(setup: { config: Config; planner: Planner }): { added: string[]; changed: string[]; removed: string[] } {
+    const { config } = setup;
+    const before = this.#config.models;
+    const now = this.#clock.now();
+    const removed = Object.keys(before).filter((id) => !Object.hasOwn(config.models, id));
     if (removed.length) this.#scheduler.unload(removed, now);
     this.#config = config;
+    const added: string[] = [];
+    const changed: string[] = [];
     for (const id of Object.keys(config.models)) {
-      const upstream = this.#upstreams.get(id);
-      if (!upstream) {
-        this.#addUpstream(id);
-        added.push(id);
-        continue;
-      }
       const spec = upstreamSpec(config, id);
-      if (JSON.stringify(spec) === JSON.stringify(upstream.configuredSpec)) continue;
-      upstream.updateSpec(spec);
-      changed.push(id);
-      if (upstream.state !== "stopped" && upstream.state !== "failed") this.#reloadAfterStop.add(id);
+      const process = this.#processes.get(id);
+      if (!Object.hasOwn(before, id)) added.push(id);
+      if (!process) this.#addProcess(spec);
+      else if (!sameSpec(spec, process.configuredSpec)) {
+        process.updateSpec(spec);
+        if (Object.hasOwn(before, id)) changed.push(id);
+      }
     }
     for (const id of removed) {
-      const stopped = this.#stops.get(id) ?? Promise.resolve();
-      void stopped.then(() => this.#upstreams.delete(id));
+      void (this.#stops.get(id) ?? Promise.resolve()).then(() => {
+        if (!Object.hasOwn(this.#config.models, id)) this.#processes.delete(id);
+      });
     }
-    const planner = buildPlanner(config.routing, Object.keys(config.models), config.routing.pathPrefix);
-    this.#scheduler.reconfigure(planner, schedulerSettings(config), now);
-    for (const id of this.#reloadAfterStop) this.#scheduler.restart(id, now);
+    this.#scheduler.reconfigure(setup.planner, schedulerSettings(config), now);
+    for (const id of changed) this.#scheduler.restart(id, now);
     return { added, changed, removed };
   }
 
-  /** Kill every upstream group at once (second Ctrl-C). */
+  /** Kill every model's process group at once (second Ctrl-C). */
   kill(): void {
-    for (const u of this.#upstreams.values()) {
-      if (u.pid !== null) this.#deps.runtime.killGroup(u.pid, "SIGKILL");
-    }
+    for (const process of this.#processes.values()) process.kill();
   }
 
-  #addUpstream(id: string): void {
-    const { runtime, logs, log, groups } = this.#deps;
-    this.#deps.logFiles?.attach(id, logs.model(id));
-    const upstream = new Upstream(upstreamSpec(this.#config, id), runtime, logs.model(id), {
-      groups,
+  #addProcess(spec: UpstreamSpec): void {
+    const { log } = this.#deps;
+    this.#processes.set(spec.id, this.#deps.processes(spec, {
       log: (level, message) => log[level](message),
       onCrash: (model, reason) => this.#observer.crashed(model, reason),
       onState: (model, from, to) => {
         log.debug(`${model}: ${from} -> ${to}`);
         this.#observer.modelState(model, from, to);
-        if (to === "ready") this.#armTtl(model);
-        if (to === "stopped") this.#scheduler.poke(Date.now());
+        if (to === "stopped") this.#scheduler.modelStopped(model, this.#clock.now());
       },
-    });
-    this.#upstreams.set(id, upstream);
+    }));
   }
 
   #effects(): Effects {
     return {
-      modelState: (model) => this.#upstreams.get(model)?.state ?? "stopped",
+      isReady: (model) => this.state(model) === "ready",
       runningModels: () =>
-        [...this.#upstreams.values()]
-          .filter((u) => u.state !== "stopped" && u.state !== "failed")
-          .map((u) => u.spec.id)
-          .sort(),
+        [...this.#processes].filter(([, p]) => p.state !== "stopped" && p.state !== "failed").map(([id]) => id).sort(),
       startSwap: (plan) => void this.#swap(plan),
       grant: (id, model) => this.#grant(id, model),
       fail: (id, error) => {
@@ -286,16 +262,14 @@ export class Router {
         if (!pending) return;
         this.#pending.delete(id);
         pending.detach();
-        pending.reject(error);
+        pending.reject(httpError(error));
       },
-      stopModels: (models) => {
-        for (const model of models) this.#stopModel(model);
+      stopModels: (models, reason) => {
+        for (const model of models) this.#stop(model, reason);
       },
       setTimer: (at) => {
-        clearTimeout(this.#timer);
-        if (at !== null) {
-          this.#timer = setTimeout(() => this.#scheduler.tick(Date.now()), Math.max(0, at - Date.now()));
-        }
+        this.#cancelWake();
+        this.#cancelWake = at === null ? () => {} : this.#clock.wakeAt(at, () => this.#scheduler.tick(this.#clock.now()));
       },
       queuePosition: (id, position) => this.#pending.get(id)?.onPosition?.(position),
       debug: (message) => this.#deps.log.debug(`scheduler: ${message}`),
@@ -307,18 +281,20 @@ export class Router {
     if (!pending || pending.signal.aborted) return false;
     this.#pending.delete(id);
     pending.detach();
-    this.#clearTtl(model);
+    const connection = this.#processes.get(model)?.connection();
+    if (!connection) {
+      pending.reject(new ModelswapError(502, "upstream_stopped", `model "${model}" stopped just before it could serve this request; send it again`, { model }));
+      return false;
+    }
     let released = false;
     pending.resolve({
+      ...connection,
       model,
-      upstream: this.#upstreams.get(model)!,
       release: () => {
         if (released) return;
         released = true;
-        this.#scheduler.serveDone(id, Date.now());
+        this.#scheduler.serveDone(id, this.#clock.now());
         this.#observer.loadChanged();
-        if (this.#scheduler.inFlight(model) > 0) return;
-        this.#armTtl(model);
       },
     });
     return true;
@@ -326,64 +302,37 @@ export class Router {
 
   async #swap(plan: SwapPlan): Promise<void> {
     const { log } = this.#deps;
-    const started = Date.now();
+    const started = this.#clock.now();
     const evicting = plan.evict.length ? `, stopping ${plan.evict.join(", ")}` : "";
     log.info(`${plan.target}: loading${evicting} (${plan.reason})`);
     this.#observer.swapStarted(plan);
     let error: ModelswapError | null = null;
     try {
-      await Promise.all(plan.evict.map((model) => this.#stopModel(model)));
-      await this.#upstreams.get(plan.target)!.ensureReady();
-      log.info(`${plan.target}: ready in ${Date.now() - started} ms`);
+      await Promise.all(plan.evict.map((model) => this.#stop(model)));
+      await this.#processes.get(plan.target)!.ensureReady();
+      log.info(`${plan.target}: ready in ${this.#clock.now() - started} ms`);
     } catch (cause) {
       error = cause instanceof ModelswapError
         ? cause
         : new ModelswapError(502, "upstream_start_failed", `model "${plan.target}" failed to start: ${cause}`, { model: plan.target });
-      log.warn(`${plan.target}: failed to load after ${Date.now() - started} ms: ${error.message.split("\n")[0]}`);
+      log.warn(`${plan.target}: failed to load after ${this.#clock.now() - started} ms: ${error.message.split("\n")[0]}`);
     }
-    this.#observer.swapFinished(plan, Date.now() - started, error?.message ?? null);
-    this.#scheduler.swapDone(plan.id, error, Date.now());
+    this.#observer.swapFinished(plan, this.#clock.now() - started, error?.message ?? null);
+    this.#scheduler.swapDone(plan.id, error, this.#clock.now());
     this.#observer.loadChanged();
   }
 
-  #stopModel(model: string): Promise<void> {
-    const upstream = this.#upstreams.get(model);
-    if (!upstream) return Promise.resolve();
-    this.#clearTtl(model);
+  /** Stop a model's process; concurrent stops share one. */
+  #stop(model: string, reason?: StopReason): Promise<void> {
+    const process = this.#processes.get(model);
+    if (!process) return Promise.resolve();
+    if (reason === "ttl") this.#deps.log.info(`${model}: unloaded after ${this.#config.models[model]?.ttl}s idle (ttl)`);
+    if (reason === "restart") this.#deps.log.info(`${model}: settings changed; restarting it with the new settings`);
     let stopping = this.#stops.get(model);
     if (!stopping) {
-      stopping = upstream.stop().finally(() => {
-        this.#stops.delete(model);
-        this.#scheduler.poke(Date.now());
-        if (this.#reloadAfterStop.delete(model) && !this.#closed) this.#reload(model);
-      });
+      stopping = process.stop().finally(() => this.#stops.delete(model));
       this.#stops.set(model, stopping);
     }
     return stopping;
-  }
-
-  /** Start a model again after a config change stopped it (its queued requests may have already). */
-  #reload(model: string): void {
-    this.#deps.log.info(`${model}: settings changed; restarting it with the new settings`);
-    this.load(model).catch((error) => {
-      this.#deps.log.warn(`${model}: restart after config change failed: ${error instanceof Error ? error.message.split("\n")[0] : error}`);
-    });
-  }
-
-  #armTtl(model: string): void {
-    this.#clearTtl(model);
-    const ttl = this.#config.models[model]?.ttl ?? 0;
-    if (ttl <= 0 || this.#closed) return;
-    this.#ttlTimers.set(model, setTimeout(() => {
-      this.#ttlTimers.delete(model);
-      if (this.#scheduler.idle(model, Date.now())) {
-        this.#deps.log.info(`${model}: unloaded after ${ttl}s idle (ttl)`);
-      }
-    }, ttl * 1000));
-  }
-
-  #clearTtl(model: string): void {
-    clearTimeout(this.#ttlTimers.get(model));
-    this.#ttlTimers.delete(model);
   }
 }

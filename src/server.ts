@@ -4,32 +4,30 @@
  * line; tests can build it in-process.
  */
 import type { ListenAddress } from "./cli.ts";
-import { ConfigError, type LoadResult } from "./config/load.ts";
-import type { Config } from "./config/schema.ts";
+import { ConfigError } from "./config/issue.ts";
 import { buildApp } from "./http/app.ts";
-import { type LogLevel, LogHub, Logger } from "./logger.ts";
+import { LogFiles } from "./logging/files.ts";
+import { type LogLevel, LogHub, Logger } from "./logging/logger.ts";
 import { Observability } from "./observability/observer.ts";
 import { Router } from "./router.ts";
 import type { HttpServer, Runtime } from "./runtime/runtime.ts";
-import { LogFiles } from "./upstream/logfile.ts";
+import type { Setup } from "./setup.ts";
 import { OrphanGuard } from "./upstream/orphans.ts";
+import { Upstream } from "./upstream/upstream.ts";
 import { VERSION } from "./version.ts";
 
 /** Options for {@link ModelswapServer.start}. */
 export interface ServerOptions {
   runtime: Runtime;
-  config: Config;
+  /** The loaded config and what was built from it. */
+  setup: Setup;
   listen: ListenAddress;
   /** Overrides `config.logLevel` (from `--log-level`). */
   logLevel?: LogLevel | null;
   /** Where combined log output goes (stdout), or null. */
   out: ((text: string) => void) | null;
-  /** Config warnings to log at startup. */
-  warnings?: string[];
-  /** Values to redact from logs (from `${env.X}`). */
-  secrets?: string[];
   /** Reads and validates the config file again (SIGHUP, `--watch-config`). */
-  reloadConfig?: () => Promise<LoadResult>;
+  reloadConfig?: () => Promise<Setup>;
 }
 
 /** How long in-flight requests may run on after a shutdown signal. */
@@ -43,7 +41,7 @@ export class ModelswapServer {
   readonly #http: HttpServer;
   readonly #orphans: OrphanGuard;
   #shuttingDown: Promise<void> | null = null;
-  #reloadConfig: (() => Promise<LoadResult>) | null = null;
+  #reloadConfig: (() => Promise<Setup>) | null = null;
   #cliLogLevel: LogLevel | null = null;
   #reloading: Promise<boolean> | null = null;
   #observability: Observability | null = null;
@@ -59,15 +57,23 @@ export class ModelswapServer {
 
   /** Start serving; resolves once the port is bound and preloads were started. */
   static async start(options: ServerOptions): Promise<ModelswapServer> {
-    const { runtime, config } = options;
+    const { runtime, setup } = options;
+    const { config } = setup;
     const logs = new LogHub(config.logToStdout, options.out, config.logBufferBytes);
-    logs.redactor.set(options.secrets ?? []);
+    logs.redactor.set(setup.secrets);
     const log = new Logger(logs.proxy, options.logLevel ?? config.logLevel, config.logTimeFormat);
-    for (const warning of options.warnings ?? []) log.warn(`config: ${warning}`);
+    for (const warning of setup.warnings) log.warn(`config: ${warning}`);
     const orphans = await OrphanGuard.start(runtime, (message) => log.warn(message));
     const observer = new Observability({ router: () => server.#router, logs, version: VERSION });
     const logFiles = config.logDir ? new LogFiles(runtime, config.logDir, (message) => log.warn(message)) : undefined;
-    const router = new Router(config, { runtime, logs, log, groups: orphans, observer, logFiles });
+    const router = new Router(setup, {
+      log,
+      observer,
+      processes: (spec, hooks) => {
+        logFiles?.attach(spec.id, logs.model(spec.id));
+        return new Upstream(spec, runtime, logs.model(spec.id), { ...hooks, groups: orphans });
+      },
+    });
     // Assigned once below; the app and the observer read it lazily, after that.
     // deno-lint-ignore prefer-const
     let server!: ModelswapServer;
@@ -77,7 +83,7 @@ export class ModelswapServer {
       port: options.listen.port,
       // The HTTP layer enforces maxBodyBytes (it can change on reload, and answers a proper 413).
       maxRequestBodySize: 2 ** 40,
-      fetch: (request) => app.fetch(request),
+      fetch: (request, info) => app.fetch(request, info),
     });
     server = new ModelswapServer(logs, log, router, http, orphans);
     server.#reloadConfig = options.reloadConfig ?? null;
@@ -129,7 +135,7 @@ export class ModelswapServer {
 
   async #reload(): Promise<boolean> {
     if (!this.#reloadConfig || this.#shuttingDown) return false;
-    let result: LoadResult;
+    let result: Setup;
     try {
       result = await this.#reloadConfig();
     } catch (error) {
@@ -141,7 +147,7 @@ export class ModelswapServer {
     }
     this.logs.redactor.set(result.secrets);
     for (const warning of result.warnings) this.log.warn(`config: ${warning}`);
-    const { added, changed, removed } = this.#router.reconfigure(result.config);
+    const { added, changed, removed } = this.#router.reconfigure(result);
     this.log.setLevel(this.#cliLogLevel ?? result.config.logLevel);
     this.log.setTimeFormat(result.config.logTimeFormat);
     const list = (label: string, ids: string[]) => (ids.length ? ` ${label}: ${ids.join(", ")};` : "");

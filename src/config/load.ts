@@ -1,34 +1,18 @@
 /**
  * The config loading pipeline (reference §1.1): `${env.X}` on the raw text →
  * YAML (anchors, merge keys, key order kept where it matters) → macros and
- * `${PORT}` → schema → cross-references → planner validation. Every problem
- * is collected with its key path and reported together in one ConfigError.
+ * `${PORT}` → schema → cross-references → the caller's own checks (the
+ * routing policy). Every problem is collected with its key path and reported
+ * together in one ConfigError.
  */
 import { parseDocument } from "yaml";
 import type { z } from "zod";
-import { buildPlanner, PlannerConfigError } from "../scheduler/planners/build.ts";
 import { type EnvProblem, expandEnvReferences } from "./env.ts";
+import { ConfigError, type ConfigIssue } from "./issue.ts";
 import { expandConfigMacros } from "./macros.ts";
 import { checkReferences } from "./references.ts";
 import { type Config, configSchema, describeValue } from "./schema.ts";
 import { unknownKeyWarnings } from "./warnings.ts";
-
-/** One problem in a config file, at a key path such as `models.foo.ttl`. */
-export interface ConfigIssue {
-  path: string;
-  message: string;
-}
-
-/** A config that cannot be used; `message` lists every issue, one per line, as `path: message`. */
-export class ConfigError extends Error {
-  readonly issues: ConfigIssue[];
-
-  constructor(issues: ConfigIssue[]) {
-    super(issues.map(({ path, message }) => `${path}: ${message}`).join("\n"));
-    this.name = "ConfigError";
-    this.issues = issues;
-  }
-}
 
 /** What the loader needs from the outside world. */
 export interface LoadOptions {
@@ -38,6 +22,8 @@ export interface LoadOptions {
   selfArgv: string[];
   /** File name for messages. */
   source?: string;
+  /** More checks of a schema-valid config (e.g. building its routing policy); their issues are reported with the rest. */
+  check?: (config: Config) => ConfigIssue[];
 }
 
 /** A usable config plus one warning per ignored (unknown or unsupported) key. */
@@ -80,12 +66,7 @@ export function parseConfig(yamlText: string, options: LoadOptions): LoadResult 
     issues.push({ path: "models", message: "define at least one model (or a peer)" });
   }
   checkReferences(config, issues);
-  try {
-    buildPlanner(config.routing, Object.keys(config.models), config.routing.pathPrefix);
-  } catch (error) {
-    if (!(error instanceof PlannerConfigError)) throw error;
-    issues.push(...error.issues);
-  }
+  if (options.check) issues.push(...options.check(config));
   if (issues.length > 0) throw new ConfigError(inFileOrder(issues, tree));
   return { config, warnings, secrets };
 }
@@ -127,12 +108,6 @@ export async function loadConfigFile(
     throw new ConfigError([{ path: "config", message: `cannot read ${path}: ${reason}` }]);
   }
   return parseConfig(text, { ...options, source: options.source ?? path });
-}
-
-/** id or alias (or setParamsByID alias) → model id */
-export function resolveModelId(config: Config, name: string): string | undefined {
-  if (Object.hasOwn(config.models, name)) return name;
-  return Object.values(config.models).find((model) => model.aliases.includes(name))?.id;
 }
 
 /**

@@ -6,8 +6,8 @@
  * and `${PORT}` allocation. Runs on the plain YAML tree before schema
  * validation, so macros work in every field, whatever its type.
  */
-import { quoteShellWord, stripCommandComments } from "../upstream/command.ts";
-import type { ConfigIssue } from "./load.ts";
+import { quoteShellWord, stripCommandComments } from "./command.ts";
+import type { ConfigIssue } from "./issue.ts";
 import { describeValue } from "./schema.ts";
 
 /** A macro's value: YAML scalars only. */

@@ -4,7 +4,7 @@
  * a model (preload, priority, selectors, profiles). Names given as aliases in
  * preload and priority are resolved to model ids in place.
  */
-import type { ConfigIssue } from "./load.ts";
+import type { ConfigIssue } from "./issue.ts";
 import type { Config } from "./schema.ts";
 
 /** What a name a user may request refers to. */

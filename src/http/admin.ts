@@ -3,9 +3,10 @@
  * history/streams (the model list is in model-list.ts).
  */
 import { Hono } from "hono";
-import { resolveModelId } from "../config/load.ts";
+import { localModelId } from "../config/aliases.ts";
 import { ModelswapError } from "../errors.ts";
-import type { AppContext } from "./app.ts";
+import type { AppContext } from "./context.ts";
+import { localModel } from "./names.ts";
 
 /** The admin and listing routes. */
 export function adminRoutes(ctx: AppContext): Hono {
@@ -46,15 +47,12 @@ export function adminRoutes(ctx: AppContext): Hono {
   });
   app.post("/api/models/unload/*", async (c) => {
     const name = decodeURIComponent(c.req.path.slice("/api/models/unload/".length));
-    const id = resolveModelId(ctx.router().config, name);
-    if (!id) throw new ModelswapError(404, "model_not_found", `model "${name}" is not configured; GET /v1/models lists the available models`, { model: name });
-    await ctx.router().unload([id]);
+    await ctx.router().unload([localModel(ctx.router().config, name)]);
     return c.text("OK");
   });
   app.post("/api/models/load/*", async (c) => {
     const name = decodeURIComponent(c.req.path.slice("/api/models/load/".length));
-    const id = resolveModelId(ctx.router().config, name);
-    if (!id) throw new ModelswapError(404, "model_not_found", `model "${name}" is not configured; GET /v1/models lists the available models`, { model: name });
+    const id = localModel(ctx.router().config, name);
     await ctx.router().load(id);
     return c.json({ msg: "ok", model: id });
   });
@@ -76,7 +74,7 @@ function logStream(ctx: AppContext, source: string, request: Request): Response 
   else if (name === "proxy") buffer = ctx.logs.proxy;
   else if (name === "upstream") buffer = ctx.logs.upstream;
   else {
-    const id = resolveModelId(ctx.router().config, name);
+    const id = localModelId(ctx.router().config, name);
     if (!id) throw new ModelswapError(400, "invalid_logger", `no log named "${name}": use 'proxy', 'upstream' or a model's id`);
     buffer = ctx.logs.model(id);
   }

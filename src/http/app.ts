@@ -8,15 +8,13 @@ import type { Config } from "../config/schema.ts";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { ModelswapError } from "../errors.ts";
-import type { LogHub } from "../logger.ts";
-import type { Observability } from "../observability/observer.ts";
-import type { Observer } from "../observer.ts";
-import type { Router } from "../router.ts";
 import { adminRoutes } from "./admin.ts";
 import { requireApiKey } from "./auth.ts";
+import type { AppContext, RouteContext } from "./context.ts";
 import { errorResponse, type ErrorFlavor } from "./errors.ts";
 import { modelListRoutes } from "./model-list.ts";
-import { modelRoute, type RouteState } from "./model-route.ts";
+import { modelRoute } from "./model-route.ts";
+import { ModelNames } from "./names.ts";
 import { observabilityRoutes } from "./observability.ts";
 import { ProfileSwitch, profileRoutes } from "./profiles.ts";
 import { SelectorReservations } from "./selectors.ts";
@@ -65,17 +63,6 @@ function allowedMethods(path: string): string[] {
   if (MODEL_ROUTES.some((route) => route === path || versionless(route)) || path in PREFIXED_MODEL_ROUTES) methods.push("POST");
   if (QUERY_MODEL_ROUTES.includes(path)) methods.push("GET");
   return methods;
-}
-
-/** What the app needs from the running server. */
-export interface AppContext {
-  /** The current router (replaced on config reload). */
-  router(): Router;
-  logs: LogHub;
-  observer: Observer;
-  /** Metrics, activity and the event feed behind `/metrics`, `/api/activity` and `/api/events`. */
-  observability: Observability;
-  version: string;
 }
 
 function flavorOf(path: string): ErrorFlavor {
@@ -134,8 +121,8 @@ export function buildApp(ctx: AppContext): Hono {
     return bodyLimitFor()(c, next);
   });
 
-  const state: RouteState = { profiles: new ProfileSwitch(config), reservations: new SelectorReservations() };
-  const handleModelRoute = (request: Request, upstreamPath: string) => modelRoute(ctx, state, request, upstreamPath);
+  const routes: RouteContext = { ...ctx, names: new ModelNames(new ProfileSwitch(config), new SelectorReservations()) };
+  const handleModelRoute = (request: Request, upstreamPath: string) => modelRoute(routes, request, upstreamPath);
 
   /** The query string of a URL ("?a=b" or ""), without parsing the whole URL. */
   const search = (url: string) => {
@@ -157,9 +144,9 @@ export function buildApp(ctx: AppContext): Hono {
     app.get(path, (c) => handleModelRoute(c.req.raw, path + search(c.req.url)));
   }
 
-  app.route("/", upstreamRoutes(ctx, state.profiles));
-  app.route("/", modelListRoutes(ctx, state.profiles));
-  app.route("/", profileRoutes(state.profiles, config));
+  app.route("/", upstreamRoutes(routes));
+  app.route("/", modelListRoutes(routes));
+  app.route("/", profileRoutes(routes.names.profiles, config));
   app.route("/", adminRoutes(ctx));
   app.route("/", observabilityRoutes(ctx.observability));
   app.route("/", uiRoutes());

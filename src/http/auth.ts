@@ -5,19 +5,9 @@
  * constant time.
  */
 import type { MiddlewareHandler } from "hono";
+import { timingSafeEqual } from "hono/utils/buffer";
 import { ModelswapError } from "../errors.ts";
 import { errorResponse } from "./errors.ts";
-
-const encoder = new TextEncoder();
-
-/** Compare two strings without leaking where they differ through timing. */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
-}
 
 /** The API key a request carries, if any. */
 export function presentedKey(headers: Headers): string | null {
@@ -42,8 +32,9 @@ export function requireApiKey(keys: () => string[]): MiddlewareHandler {
     const allowed = keys();
     if (allowed.length === 0 || c.req.method === "OPTIONS") return await next();
     const key = presentedKey(c.req.raw.headers);
-    let ok = false;
-    for (const candidate of allowed) ok = (key !== null && constantTimeEqual(key, candidate)) || ok;
+    // Every key is compared, so the time taken does not tell which one matched.
+    const matches = key === null ? [] : await Promise.all(allowed.map((candidate) => timingSafeEqual(key, candidate)));
+    const ok = matches.includes(true);
     if (ok) return await next();
     const flavor = c.req.path.startsWith("/v1/messages") ? "anthropic" : "openai";
     const denied = errorResponse(

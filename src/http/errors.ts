@@ -4,6 +4,7 @@
  * `{"type":"error","error":{"type","message"}}`.
  */
 import { ModelswapError } from "../errors.ts";
+import { formatSSE } from "../sse.ts";
 
 /** Wire shape of an error body. */
 export type ErrorFlavor = "openai" | "anthropic";
@@ -41,5 +42,5 @@ export function errorResponse(error: unknown, flavor: ErrorFlavor = "openai"): R
 
 /** The same error as a final SSE event, for streams that already sent a 200. */
 export function errorEvent(error: unknown): string {
-  return `data: ${JSON.stringify(asModelswapError(error).toJSON())}\n\n`;
+  return formatSSE({ data: JSON.stringify(asModelswapError(error).toJSON()) });
 }

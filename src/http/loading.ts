@@ -6,6 +6,7 @@
  * the stream began ends it with an error event that says why.
  */
 import type { Lease } from "../router.ts";
+import { formatSSE } from "../sse.ts";
 import { asModelswapError, errorEvent } from "./errors.ts";
 
 const encoder = new TextEncoder();
@@ -37,7 +38,7 @@ export function reasoningChunk(model: string, text: string): string {
     model,
     choices: [{ index: 0, delta: { reasoning_content: text }, finish_reason: null }],
   };
-  return `data: ${JSON.stringify(chunk)}\n\n`;
+  return formatSSE({ data: JSON.stringify(chunk) });
 }
 
 /** Options for {@link loadingResponse}. */
@@ -80,7 +81,8 @@ export function loadingResponse(options: LoadingOptions): Response {
           const response = await options.forward(lease);
           if (!response.ok || !response.body) {
             const text = response.body ? await response.text() : "";
-            controller.enqueue(encoder.encode(`data: ${text || JSON.stringify({ error: { message: `upstream answered ${response.status}`, code: response.status } })}\n\n`));
+            const data = text || JSON.stringify({ error: { message: `upstream answered ${response.status}`, code: response.status } });
+            controller.enqueue(encoder.encode(formatSSE({ data })));
             controller.close();
             return;
           }

@@ -7,14 +7,14 @@
  * names, whether its model is running (`state`, `status.value`).
  */
 import { Hono } from "hono";
-import { resolveModelId } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import type { Router } from "../router.ts";
-import type { ModelState } from "../scheduler/effects.ts";
-import type { AppContext } from "./app.ts";
+import type { ModelState } from "../upstream/state.ts";
 import { capabilityFields } from "./capabilities.ts";
-import { peerModels, resolvePeerModel } from "./peers.ts";
-import type { ActiveProfile, ProfileSwitch } from "./profiles.ts";
+import type { RouteContext } from "./context.ts";
+import { lookupName } from "./names.ts";
+import { peerModels } from "./peers.ts";
+import type { ActiveProfile } from "./profiles.ts";
 
 /** One `/v1/models` record. */
 export type ModelRecord = Record<string, unknown> & { id: string };
@@ -33,8 +33,8 @@ export function modelList(router: Router, profile: ActiveProfile | null): { obje
   const created = Math.floor(Date.now() / 1000);
   const base = (id: string, owner = "modelswap") => ({ id, object: "model", created, owned_by: owner });
   const localState = (name: string) => {
-    const id = resolveModelId(config, name);
-    return id === undefined ? undefined : router.upstream(id)?.state ?? "stopped";
+    const found = lookupName(config, name);
+    return found?.kind === "local" ? router.state(found.id) ?? "stopped" : undefined;
   };
   const selectorState = (id: string): ModelState | undefined => {
     const selector = config.selectors[id];
@@ -112,14 +112,13 @@ export function modelList(router: Router, profile: ActiveProfile | null): { obje
 
 /** Whether `name` already means something without a profile. */
 function isName(config: Config, name: string): boolean {
-  return resolveModelId(config, name) !== undefined || Object.hasOwn(config.selectors, name) ||
-    resolvePeerModel(config, name) !== undefined;
+  return lookupName(config, name) !== undefined || Object.hasOwn(config.selectors, name);
 }
 
 /** The listing routes. */
-export function modelListRoutes(ctx: AppContext, profiles: ProfileSwitch): Hono {
+export function modelListRoutes(ctx: RouteContext): Hono {
   const app = new Hono();
-  const list = () => modelList(ctx.router(), profiles.active());
+  const list = () => modelList(ctx.router(), ctx.names.profiles.active());
   app.get("/v1/models", (c) => c.json(list()));
   app.get("/models", (c) => c.json(list()));
   return app;

@@ -1,44 +1,32 @@
 /**
  * The path of one model-dispatched request: find the model the request
- * names, apply the active profile and any selector, resolve it to a local
- * model (ids and aliases win) or else a peer model, apply that model's
- * filters, then either admit it through the router — waiting for the model,
- * with loading feedback when the client streams — or stream it to the peer.
+ * names, resolve it (profile, selector, local model or peer), apply that
+ * model's filters, then either admit it through the router — waiting for the
+ * model, with loading feedback when the client streams — or stream it to the
+ * peer.
  */
-import { resolveModelId } from "../config/load.ts";
 import { ModelswapError } from "../errors.ts";
 import type { RequestObservation } from "../observer.ts";
 import type { Lease } from "../router.ts";
-import type { AppContext } from "./app.ts";
+import type { RouteContext } from "./context.ts";
 import { asModelswapError } from "./errors.ts";
 import { rewriteBody, rewriteQueryModel } from "./filters.ts";
 import { LoadingProgress, loadingResponse } from "./loading.ts";
 import { type ModelRequest, readModelRequest } from "./model.ts";
-import { forwardToPeer, resolvePeerModel } from "./peers.ts";
-import type { ProfileSwitch } from "./profiles.ts";
-import { chooseSelectorTarget, type SelectorReservations } from "./selectors.ts";
+import { forwardToPeer } from "./peers.ts";
 import { forward } from "./proxy.ts";
 
-/** Request-routing state that lives as long as the HTTP app (not part of the config). */
-export interface RouteState {
-  profiles: ProfileSwitch;
-  reservations: SelectorReservations;
-}
-
 /** Serve one request whose body or query names a model; `upstreamPath` is what the upstream receives. */
-export async function modelRoute(ctx: AppContext, state: RouteState, request: Request, upstreamPath: string): Promise<Response> {
+export async function modelRoute(ctx: RouteContext, request: Request, upstreamPath: string): Promise<Response> {
   const router = ctx.router();
   const config = router.config;
   const parsed = await readModelRequest(request);
   if (!parsed.model) {
     throw new ModelswapError(400, "model_required", 'request names no model: set "model" in the JSON body (or the form field / ?model= query)');
   }
-  const pinned = state.profiles.rewrite(parsed.model);
-  const choice = chooseSelectorTarget(config, pinned, (id) => router.upstream(id)?.state, state.reservations);
-  const name = choice?.target ?? pinned;
-  const release = choice?.release ?? (() => {});
-  // The reservation ends with the request however it ends; a client that goes away ends it too.
-  if (choice) request.signal.addEventListener("abort", release, { once: true });
+  const target = ctx.names.forRequest(config, parsed.model, (id) => router.state(id));
+  // The selector's reservation ends with the request however it ends; a client that goes away ends it too.
+  request.signal.addEventListener("abort", target.release, { once: true });
   const observe = (model: string): RequestObservation => {
     const path = request.url.slice(request.url.indexOf("/", request.url.indexOf("//") + 2)).split("?")[0];
     const observation = ctx.observer.request({ model, path, method: request.method, stream: parsed.stream });
@@ -46,7 +34,7 @@ export async function modelRoute(ctx: AppContext, state: RouteState, request: Re
       granted: () => observation.granted(),
       chunk: (bytes) => observation.chunk(bytes),
       end: (result) => {
-        release();
+        target.release();
         observation.end(result);
       },
     };
@@ -55,35 +43,28 @@ export async function modelRoute(ctx: AppContext, state: RouteState, request: Re
   const changed = (model: string) => (model === parsed.model ? undefined : model);
 
   try {
-    const id = resolveModelId(config, name);
-    if (id !== undefined) {
+    if (target.kind === "local") {
       return await localRoute(ctx, request, upstreamPath, parsed, {
-        id,
-        requested: name,
-        model: changed(config.models[id].useModelName || name),
-        observation: observe(id),
+        id: target.id,
+        requested: target.name,
+        model: changed(config.models[target.id].useModelName || target.name),
+        observation: observe(target.id),
       });
     }
-    const peer = resolvePeerModel(config, name);
-    if (peer !== undefined) {
-      const model = changed(peer.model);
-      return await forwardToPeer({
-        target: peer,
-        method: request.method,
-        path: rewriteQueryModel(upstreamPath, model),
-        headers: request.headers,
-        body: rewriteBody(parsed.body, { model, filters: peer.peer.filters, requested: name }),
-        signal: request.signal,
-        observation: observe(peer.fqn),
-      });
-    }
+    const model = changed(target.peer.model);
+    return await forwardToPeer({
+      target: target.peer,
+      method: request.method,
+      path: rewriteQueryModel(upstreamPath, model),
+      headers: request.headers,
+      body: rewriteBody(parsed.body, { model, filters: target.peer.peer.filters, requested: target.name }),
+      signal: request.signal,
+      observation: observe(target.peer.fqn),
+    });
   } catch (error) {
-    release();
+    target.release();
     throw error;
   }
-  release();
-  const shown = name === parsed.model ? `"${name}"` : `"${parsed.model}" (as "${name}")`;
-  throw new ModelswapError(404, "model_not_found", `model ${shown} is not configured locally or on any peer; GET /v1/models lists the available models`, { model: parsed.model });
 }
 
 /** Where a local request goes and what its upstream sees. */
@@ -96,7 +77,7 @@ interface LocalTarget {
   observation: RequestObservation;
 }
 
-async function localRoute(ctx: AppContext, request: Request, upstreamPath: string, parsed: ModelRequest, target: LocalTarget): Promise<Response> {
+async function localRoute(ctx: RouteContext, request: Request, upstreamPath: string, parsed: ModelRequest, target: LocalTarget): Promise<Response> {
   const { id, observation } = target;
   const router = ctx.router();
   const model = router.config.models[id];
@@ -134,7 +115,7 @@ async function localRoute(ctx: AppContext, request: Request, upstreamPath: strin
       model: id,
       lease,
       progress,
-      state: () => router.upstream(id)?.state ?? "stopped",
+      state: () => router.state(id) ?? "stopped",
       forward: send,
       signal: request.signal,
     });

@@ -9,7 +9,7 @@
 import type { Config, PeerConfig } from "../config/schema.ts";
 import { ModelswapError } from "../errors.ts";
 import type { RequestObservation } from "../observer.ts";
-import { clientHeaders, upstreamHeaders } from "./proxy.ts";
+import { relay, upstreamHeaders } from "./relay.ts";
 
 /** A peer model a request resolved to. */
 export interface PeerTarget {
@@ -20,7 +20,6 @@ export interface PeerTarget {
   /** `<peer>/<model>`, the name modelswap lists. */
   fqn: string;
 }
-
 
 /** Every name a peer model answers to, per config: FQNs plus unambiguous bare names. */
 const indexes = new WeakMap<Config, Map<string, PeerTarget>>();
@@ -70,80 +69,35 @@ export interface PeerForward {
 }
 
 /** Send the request to the peer and stream its answer back. */
-export async function forwardToPeer(options: PeerForward): Promise<Response> {
-  const { target, signal, observation } = options;
-  const abort = new AbortController();
-  const onClientGone = () => abort.abort();
-  signal.addEventListener("abort", onClientGone, { once: true });
-  let finished = false;
-  const finish = (status: number, bytes: number, error?: string) => {
-    if (finished) return;
-    finished = true;
-    signal.removeEventListener("abort", onClientGone);
-    observation.end({ status, bytes, error });
-  };
-
+export function forwardToPeer(options: PeerForward): Promise<Response> {
+  const { target, observation } = options;
+  const { peerId, peer, fqn } = target;
   const headers = upstreamHeaders(options.headers);
-  if (target.peer.apiKey) {
-    headers.set("authorization", `Bearer ${target.peer.apiKey}`);
-    headers.set("x-api-key", target.peer.apiKey);
+  if (peer.apiKey) {
+    headers.set("authorization", `Bearer ${peer.apiKey}`);
+    headers.set("x-api-key", peer.apiKey);
   }
-  const url = target.peer.proxy.replace(/\/+$/, "") + options.path;
-  let timedOut = false;
-  const headerTimeoutS = target.peer.timeouts.responseHeader;
-  const headerTimer = headerTimeoutS > 0
-    ? setTimeout(() => {
-      timedOut = true;
-      abort.abort();
-    }, headerTimeoutS * 1000)
-    : undefined;
-  let response: Response;
-  try {
-    response = await fetch(url, { method: options.method, headers, body: options.body, signal: abort.signal, redirect: "manual" });
-  } catch (cause) {
-    const error = signal.aborted
-      ? new ModelswapError(499, "client_closed", "client closed the request")
-      : timedOut
-      ? new ModelswapError(504, "peer_timeout", `peer "${target.peerId}" at ${target.peer.proxy} sent no response within ${headerTimeoutS}s (peers.${target.peerId}.timeouts.responseHeader) for model "${target.fqn}"; check that the peer is healthy`, { model: target.fqn })
-      : new ModelswapError(502, "peer_unreachable", `peer proxy error: peer "${target.peerId}" at ${target.peer.proxy} failed for model "${target.fqn}": ${cause instanceof Error ? cause.message : String(cause)}; check that the peer is running and that peers.${target.peerId}.proxy is right`, { model: target.fqn });
-    finish(error.status, 0, error.message);
-    throw error;
-  } finally {
-    clearTimeout(headerTimer);
-  }
-  observation.granted();
-
-  const init = { status: response.status, statusText: response.statusText, headers: clientHeaders(response).headers };
-  if (!response.body) {
-    finish(response.status, 0);
-    return new Response(null, init);
-  }
-
-  const reader = response.body.getReader();
-  let bytes = 0;
-  const body = new ReadableStream<Uint8Array>({
-    pull: async (controller) => {
-      try {
-        const chunk = await reader.read();
-        if (chunk.done) {
-          controller.close();
-          finish(response.status, bytes);
-          return;
-        }
-        bytes += chunk.value.byteLength;
-        observation.chunk(chunk.value);
-        controller.enqueue(chunk.value);
-      } catch (cause) {
-        const reason = signal.aborted ? "client closed the request" : `peer "${target.peerId}" broke off its answer: ${cause instanceof Error ? cause.message : String(cause)}`;
-        finish(signal.aborted ? 499 : 502, bytes, reason);
-        controller.error(new Error(reason));
+  const headerTimeoutS = peer.timeouts.responseHeader;
+  const reason = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause));
+  return relay({
+    url: peer.proxy.replace(/\/+$/, "") + options.path,
+    method: options.method,
+    headers,
+    body: options.body,
+    signal: options.signal,
+    stallTimeoutMs: 0,
+    headerTimeoutMs: headerTimeoutS * 1000,
+    onHeaders: () => observation.granted(),
+    onChunk: (chunk) => observation.chunk(chunk),
+    failure: (how, cause) => {
+      if (how === "no headers") {
+        return new ModelswapError(504, "peer_timeout", `peer "${peerId}" at ${peer.proxy} sent no response within ${headerTimeoutS}s (peers.${peerId}.timeouts.responseHeader) for model "${fqn}"; check that the peer is healthy`, { model: fqn });
       }
+      if (how === "before answering") {
+        return new ModelswapError(502, "peer_unreachable", `peer proxy error: peer "${peerId}" at ${peer.proxy} failed for model "${fqn}": ${reason(cause)}; check that the peer is running and that peers.${peerId}.proxy is right`, { model: fqn });
+      }
+      return new ModelswapError(502, "peer_broken", `peer "${peerId}" broke off its answer for model "${fqn}": ${reason(cause)}`, { model: fqn });
     },
-    cancel: () => {
-      abort.abort();
-      void reader.cancel().catch(() => {});
-      finish(499, bytes, "client closed the request");
-    },
+    onEnd: (outcome) => observation.end(outcome),
   });
-  return new Response(body, init);
 }

@@ -10,9 +10,9 @@
  *   request ends.
  */
 import type { Config } from "../config/schema.ts";
-import { resolveModelId } from "../config/load.ts";
+import { localModelId } from "../config/aliases.ts";
 import { ModelswapError } from "../errors.ts";
-import type { ModelState } from "../scheduler/effects.ts";
+import type { ModelState } from "../upstream/state.ts";
 import { resolvePeerModel } from "./peers.ts";
 
 /** A selector's pick for one request. */
@@ -85,7 +85,7 @@ export function chooseSelectorTarget(
   if (!Object.hasOwn(config.selectors, name)) return null;
   const selector = config.selectors[name];
   const candidates = selector.targets.map((target): Candidate => {
-    const id = resolveModelId(config, target);
+    const id = localModelId(config, target);
     return id !== undefined
       ? { target, key: id, local: true }
       : { target, key: resolvePeerModel(config, target)?.fqn ?? target, local: false };

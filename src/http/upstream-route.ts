@@ -1,18 +1,19 @@
 /**
  * `/upstream/<model>/<path>`: direct passthrough to a model's own server
- * (llama-server's web UI, `/props`, `/slots`, …). The model is loaded like
- * for any request; the path can never leave the model's base URL. Peer
- * models (`/upstream/<peer>/<model>/…`) pass through to the peer; the
- * active profile's pins apply.
+ * (llama-server's web UI, `/props`, `/slots`, …), WebSocket upgrades
+ * included. The model is loaded like for any request; the path can never
+ * leave the model's base URL. Peer models (`/upstream/<peer>/<model>/…`)
+ * pass through to the peer; the active profile's pins apply.
  */
 import { Hono } from "hono";
-import { resolveModelId } from "../config/load.ts";
 import { ModelswapError } from "../errors.ts";
 import type { Lease } from "../router.ts";
-import type { AppContext } from "./app.ts";
-import { forwardToPeer, type PeerTarget, resolvePeerModel } from "./peers.ts";
-import type { ProfileSwitch } from "./profiles.ts";
+import type { ServeInfo } from "../runtime/runtime.ts";
+import type { RouteContext } from "./context.ts";
+import { modelNotFound, type Resolved } from "./names.ts";
+import { forwardToPeer } from "./peers.ts";
 import { forward } from "./proxy.ts";
+import { isWebSocketUpgrade, relayWebSocket } from "./websocket.ts";
 
 /** Split `/upstream/<model>/<rest>` taking the longest prefix that names a model (ids may contain `/`). */
 export function splitUpstreamPath<T>(
@@ -47,55 +48,52 @@ export function safeRestPath(rest: string): string {
 }
 
 /** The `/upstream/*` routes. */
-export function upstreamRoutes(ctx: AppContext, profiles: ProfileSwitch): Hono {
+export function upstreamRoutes(ctx: RouteContext): Hono {
   const app = new Hono();
   app.get("/upstream", (c) => c.redirect("/ui/", 302));
   app.all("/upstream/*", async (c) => {
     const request = c.req.raw;
     const url = new URL(request.url);
     const config = ctx.router().config;
-    type Found = { local: string } | { peer: PeerTarget };
     // The longest prefix naming a model wins; the active profile's pins apply to it first.
-    const target = splitUpstreamPath<Found>(url.pathname, (requested) => {
-      const name = profiles.rewrite(requested);
-      const local = resolveModelId(config, name);
-      if (local !== undefined) return { local };
-      const peer = resolvePeerModel(config, name);
-      return peer && { peer };
-    });
-    if (!target) {
-      throw new ModelswapError(404, "model_not_found", `no configured model matches ${url.pathname}; GET /v1/models lists the available models`);
-    }
+    const target = splitUpstreamPath<Resolved>(url.pathname, (name) => ctx.names.forPath(config, name));
+    if (!target) throw modelNotFound(decodeURIComponent(url.pathname.slice("/upstream/".length).split("/")[0]));
     if (target.rest === "") {
       return c.redirect(url.pathname + "/" + url.search, request.method === "GET" || request.method === "HEAD" ? 301 : 308);
     }
     const rest = safeRestPath(target.rest);
     const body = request.body ? new Uint8Array(await request.arrayBuffer()) : null;
-    if ("peer" in target.model) {
+    const found = target.model;
+    if (found.kind === "peer") {
       // Peers never swap: the path goes straight to the peer's server.
       return forwardToPeer({
-        target: target.model.peer,
+        target: found.peer,
         method: request.method,
         path: rest + url.search,
         headers: request.headers,
         body,
         signal: request.signal,
-        observation: ctx.observer.request({ model: target.model.peer.fqn, path: url.pathname, method: request.method, stream: false }),
+        observation: ctx.observer.request({ model: found.peer.fqn, path: url.pathname, method: request.method, stream: false }),
       });
     }
-    const model = target.model.local;
+    const model = found.id;
     const router = ctx.router();
-    const upstream = router.upstream(model)!;
     const isAsset = config.upstream.ignorePaths.some((pattern) => new RegExp(pattern).test(rest));
-    let lease: Lease;
-    if (isAsset) {
-      // Static assets never load a model nor take a slot of its concurrencyLimit.
-      if (upstream.state !== "ready") {
-        throw new ModelswapError(409, "model_not_loaded", `model "${model}" is not loaded; ${rest} does not load it (upstream.ignorePaths)`, { model });
+    // Static assets never load a model nor take a slot of its concurrencyLimit.
+    const lease: Lease = isAsset ? router.assetLease(model, rest) : await router.request(model, request.signal).lease;
+    if (isWebSocketUpgrade(request)) {
+      const upgrade = (c.env as ServeInfo | undefined)?.upgradeWebSocket;
+      if (!upgrade) {
+        lease.release();
+        throw new ModelswapError(400, "websocket_unsupported", "this server cannot accept WebSocket upgrades");
       }
-      lease = { model, upstream, release: () => {} };
-    } else {
-      lease = await router.request(model, request.signal).lease;
+      return relayWebSocket({
+        request,
+        upgrade,
+        target: lease.baseUrl + rest + url.search,
+        onMessage: () => lease.touch(),
+        onClose: () => lease.release(),
+      });
     }
     return forward({
       lease,

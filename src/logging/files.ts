@@ -6,7 +6,7 @@
  * loses text (noted in the file) instead of slowing the upstream.
  */
 import type { Runtime } from "../runtime/runtime.ts";
-import type { LogBuffer } from "./logs.ts";
+import type { LogBuffer } from "./buffer.ts";
 
 /** Text queued for one file beyond which new text is dropped until the disk catches up. */
 const MAX_PENDING_CHARS = 1024 * 1024;

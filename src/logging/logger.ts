@@ -4,8 +4,8 @@
  * buffer per model, and `combined`, which is what stdout and `/logs` show
  * according to `logToStdout`.
  */
-import { formatLogTime } from "./log-time.ts";
-import { LogBuffer } from "./upstream/logs.ts";
+import { formatLogTime } from "./time.ts";
+import { LogBuffer } from "./buffer.ts";
 
 /** Severity of a router log line. */
 export type LogLevel = "debug" | "info" | "warn" | "error";

@@ -7,6 +7,8 @@
  * event and a fresh snapshot so its view is whole again.
  */
 
+import { encodeSSE } from "../sse.ts";
+
 const encoder = new TextEncoder();
 
 /** Options for {@link EventFeed}. */
@@ -31,8 +33,8 @@ interface Subscriber {
 }
 
 /** One SSE message: `event: <name>` and its JSON data. */
-export function sseMessage(event: string, data: unknown): Uint8Array {
-  return encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+function sseMessage(event: string, data: unknown): Uint8Array {
+  return encodeSSE({ event, data: JSON.stringify(data) });
 }
 
 const KEEP_ALIVE = encoder.encode(": keep-alive\n\n");

@@ -5,7 +5,7 @@
  * happen; per-model gauges are read from the router at each scrape.
  */
 import type { ModelStatus } from "../router.ts";
-import type { ModelState } from "../scheduler/effects.ts";
+import type { ModelState } from "../upstream/state.ts";
 import type { ActivityRecord } from "./activity.ts";
 import { Registry } from "./prometheus.ts";
 

@@ -5,10 +5,11 @@
  * synchronous bookkeeping; nothing on the request path waits for it.
  */
 import type { Config } from "../config/schema.ts";
-import type { LogHub } from "../logger.ts";
+import type { LogHub } from "../logging/logger.ts";
 import type { Observer, RequestInfo, RequestObservation } from "../observer.ts";
 import type { ModelStatus } from "../router.ts";
-import type { ModelState, SwapPlan } from "../scheduler/effects.ts";
+import type { SwapPlan } from "../scheduler/effects.ts";
+import type { ModelState } from "../upstream/state.ts";
 import { type ActivityRecord, ActivityLog } from "./activity.ts";
 import { EventFeed, type EventFeedOptions } from "./events.ts";
 import { ModelswapMetrics } from "./metrics.ts";

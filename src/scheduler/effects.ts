@@ -3,10 +3,6 @@
  * performs I/O, never reads a clock and never awaits: it reacts to events
  * (method calls carrying `now`) by calling these effects synchronously.
  */
-import type { ModelswapError } from "../errors.ts";
-
-/** Process state as the upstream reports it (advisory: never gate a mutation on it). */
-export type ModelState = "stopped" | "starting" | "ready" | "stopping" | "failed";
 
 /** Identifies one client request for its whole life in the scheduler. */
 export type RequestId = number;
@@ -23,11 +19,14 @@ export interface SwapPlan {
   reason: string;
 }
 
+/** Why the scheduler stops a model outside a swap. */
+export type StopReason = "unload" | "ttl" | "restart" | "shutdown";
+
 /** What the scheduler does to the world. Implemented by the router; faked in tests. */
 export interface Effects {
-  /** Current process state of a model (advisory). */
-  modelState(model: string): ModelState;
-  /** Models whose process is not stopped (starting, ready, stopping, failed excluded). */
+  /** Is the model's process ready to serve now? (advisory) */
+  isReady(model: string): boolean;
+  /** Models whose process is not stopped: starting, ready or stopping (failed excluded), sorted. */
   runningModels(): string[];
   /**
    * Begin a swap asynchronously: stop `evict` in parallel, then make `target`
@@ -40,9 +39,9 @@ export interface Effects {
    */
   grant(id: RequestId, model: string): boolean;
   /** Fail an admitted request (start failure, unload, shutdown). Releases nothing by itself. */
-  fail(id: RequestId, error: ModelswapError): void;
-  /** Stop these models now (unload, TTL expiry); completion is not reported. */
-  stopModels(models: string[]): void;
+  fail(id: RequestId, error: Error): void;
+  /** Stop these models now; the router reports each stop with `Scheduler.modelStopped`. */
+  stopModels(models: string[], reason: StopReason): void;
   /**
    * Arm the single wake-up timer: call `Scheduler.tick(now)` at time `at`
    * (ms, same clock as the events' `now`); `null` disarms it.
@@ -54,10 +53,19 @@ export interface Effects {
   debug?(message: string): void;
 }
 
+/** What a planner may know besides the running set. */
+export interface PlanContext {
+  /** When the model last started or finished serving a request (ms, the events' clock; 0 = never). */
+  lastUsed(model: string): number;
+}
+
 /** Eviction policy: which running models must stop before `target` may run. Pure. */
 export interface Planner {
-  /** `running` is sorted and includes targets of swaps already started. Must not log. */
-  evictionFor(target: string, running: string[]): string[];
+  /**
+   * `running` is sorted and includes targets of swaps already started. Must not log.
+   * The scheduler always passes `context`; callers outside it may leave it out.
+   */
+  evictionFor(target: string, running: string[], context?: PlanContext): string[];
   /** One-line explanation of the decision for the swap log (e.g. chosen set and cost). */
-  explain(target: string, running: string[]): string;
+  explain(target: string, running: string[], context?: PlanContext): string;
 }

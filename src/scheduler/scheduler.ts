@@ -1,8 +1,11 @@
 /**
- * The pure scheduler: admission, the wait queue, swaps and in-flight
- * bookkeeping. It reacts to events (each carrying `now`) by calling Effects
- * synchronously; it owns no timers, does no I/O and never awaits, so a test
- * drives it with a fake clock and fake effects.
+ * The pure scheduler: the one owner of every decision about when a model
+ * starts, stops or restarts. Admission, the wait queue, swaps, in-flight
+ * bookkeeping, the starvation timeout, TTL expiry and restarts after a
+ * config change all live here, on the clock the events carry (`now`). It
+ * reacts to events by calling Effects synchronously; it owns no timers, does
+ * no I/O and never awaits, so a test drives it with a fake clock and fake
+ * effects.
  *
  * It follows llama-swap's FIFO scheduler (decision tree, collation of queued
  * requests into one swap per model, priority queue) and adds a starvation
@@ -11,8 +14,8 @@
  * swap runs. No request then waits longer than the timeout plus the longest
  * in-flight request it must outwait plus the swap.
  */
-import { ModelswapError } from "../errors.ts";
-import type { Effects, Planner, RequestId, SwapPlan } from "./effects.ts";
+import type { Effects, PlanContext, Planner, RequestId, StopReason, SwapPlan } from "./effects.ts";
+import { overLimit, queueFull, removedModel, type SchedulerError, shuttingDown, unknownModel, unloaded } from "./refusal.ts";
 
 /** Per-model and global knobs the scheduler reads (from the config). */
 export interface SchedulerSettings {
@@ -22,6 +25,8 @@ export interface SchedulerSettings {
   limitFor(model: string): number;
   /** Higher is served earlier among queued requests; FIFO among equals. Default 0. */
   priorityFor(model: string): number;
+  /** ms a ready model may stay idle before it is stopped (its `ttl`); 0 = never. */
+  ttlFor(model: string): number;
   /** ms; 0 disables the starvation timeout. Default config value 30 s. */
   starvationTimeoutMs: number;
   /** Global cap on queued requests (default 1000); full → 503 with Retry-After. */
@@ -29,7 +34,7 @@ export interface SchedulerSettings {
 }
 
 /** Outcome of admission, decided synchronously. */
-export type Admission = { ok: true } | { ok: false; error: ModelswapError };
+export type Admission = { ok: true } | { ok: false; error: SchedulerError };
 
 /** Advisory view of the scheduler's state (status API, tests). Zero counters are omitted. */
 export interface SchedulerSnapshot {
@@ -56,6 +61,8 @@ interface Admitted {
   /** Last position reported through `queuePosition` (0 = none yet). */
   position: number;
   swap: Swap | null;
+  /** The scheduler's own request (a restart's load): no client to grant or fail. */
+  internal: boolean;
 }
 
 interface Swap {
@@ -96,14 +103,24 @@ export class Scheduler {
   readonly #swapFor = new Map<string, Swap>();
   /** Models to restart with new settings once their in-flight requests are done (config reload). */
   readonly #restarting = new Set<string>();
+  /** Models stopped for a restart: started again once their stop is reported. */
+  readonly #startAfterStop = new Set<string>();
   readonly #inFlight = new Map<string, number>();
   readonly #reserved = new Map<string, number>();
+  /** When each ready, idle model with a ttl became idle. */
+  readonly #idleSince = new Map<string, number>();
+  /** When each model last started or finished serving (for planners). */
+  readonly #lastUsed = new Map<string, number>();
+  readonly #context: PlanContext = { lastUsed: (model) => this.#lastUsed.get(model) ?? 0 };
   #fence: Fence | null = null;
   #nextSwapId = 1;
+  #nextInternalId = -1;
   #closed = false;
   #timerAt: number | null = null;
   #draining = false;
   #drainAgain = false;
+  /** The `now` of the event being handled. */
+  #now = 0;
 
   // Per-event memo of the running set and planner answers; reset whenever it may be stale.
   #runningBase: string[] | null = null;
@@ -127,63 +144,21 @@ export class Scheduler {
   request(id: RequestId, model: string, now: number): Admission {
     if (this.#requests.has(id)) throw new Error(`scheduler: request id ${id} was admitted twice`);
     if (this.#closed) return { ok: false, error: shuttingDown(model) };
-    if (!this.#settings.isKnown(model)) {
-      return {
-        ok: false,
-        error: new ModelswapError(
-          404,
-          "model_not_found",
-          `model "${model}" not found: it is not a configured local model; check the name against GET /v1/models`,
-          { model },
-        ),
-      };
-    }
-    this.#catchUp(now);
-    const limit = this.#settings.limitFor(model);
-    if ((this.#reserved.get(model) ?? 0) >= limit) {
-      return {
-        ok: false,
-        error: new ModelswapError(
-          429,
-          "concurrency_limit",
-          `model "${model}" already has ${limit} requests queued, loading or in flight (its concurrencyLimit); ` +
-            `retry shortly or raise concurrencyLimit for it`,
-          { model },
-          1,
-        ),
-      };
-    }
-    this.#forgetView();
-    const decision = this.#decide(model, this.#fence);
-    if (decision.kind === "wait" && this.#queue.length >= this.#settings.maxQueue) {
-      return {
-        ok: false,
-        error: new ModelswapError(
-          503,
-          "queue_full",
-          `the request queue is full (${this.#queue.length} requests waiting), so "${model}" cannot be queued; ` +
-            `retry shortly or raise maxQueue`,
-          { model },
-          1,
-        ),
-      };
-    }
-    const request: Admitted = {
-      id,
-      model,
-      since: now,
-      priority: this.#settings.priorityFor(model),
-      stage: "queued",
-      position: 0,
-      swap: null,
-    };
-    this.#requests.set(id, request);
-    increment(this.#reserved, model, 1);
-    this.#apply(request, decision);
-    // Requests already queued for this model ride on the swap it just started.
-    if (decision.kind === "start" && this.#queue.some((queued) => queued.model === model)) this.#drain(now);
-    this.#settle();
-    return { ok: true };
+    if (!this.#settings.isKnown(model)) return { ok: false, error: unknownModel(model) };
+    // A request uses its model: a ttl that ran out a moment ago does not stop it under the request.
+    this.#idleSince.delete(model);
+    return this.#event(now, (): Admission => {
+      const limit = this.#settings.limitFor(model);
+      if ((this.#reserved.get(model) ?? 0) >= limit) return { ok: false, error: overLimit(model, limit) };
+      this.#forgetView();
+      const decision = this.#decide(model, this.#fence);
+      if (decision.kind === "wait" && this.#queue.length >= this.#settings.maxQueue) {
+        this.#markIdle(model);
+        return { ok: false, error: queueFull(model, this.#queue.length) };
+      }
+      this.#admit(id, model, decision, false);
+      return { ok: true };
+    });
   }
 
   /**
@@ -192,48 +167,67 @@ export class Scheduler {
    * ids and for granted requests (those end with serveDone).
    */
   cancel(id: RequestId, now: number): void {
-    this.#catchUp(now);
-    const request = this.#requests.get(id);
-    if (!request || request.stage === "granted") return;
-    const wasStarving = this.#fence?.request === request;
-    this.#drop(request);
-    this.#release(request);
-    if (wasStarving) this.#drain(now);
-    this.#settle();
+    this.#event(now, () => {
+      const request = this.#requests.get(id);
+      if (!request || request.stage === "granted") return;
+      const wasStarving = this.#fence?.request === request;
+      this.#drop(request);
+      this.#release(request);
+      if (wasStarving) this.#drain();
+      this.#markIdle(request.model);
+    });
   }
 
   /** A swap finished: grant its waiters (or forward its error to them), then drain the queue. */
-  swapDone(swapId: number, error: ModelswapError | null, now: number): void {
-    const swap = this.#swaps.get(swapId);
-    if (swap) {
-      this.#forget(swap);
-      for (const waiter of swap.waiters) {
-        if (waiter.stage !== "waiting") continue;
-        waiter.swap = null;
-        if (error) {
-          this.#release(waiter);
-          this.#effects.fail(waiter.id, error);
-        } else {
-          this.#grant(waiter);
+  swapDone(swapId: number, error: Error | null, now: number): void {
+    this.#event(now, () => {
+      const swap = this.#swaps.get(swapId);
+      if (swap) {
+        this.#forget(swap);
+        for (const waiter of swap.waiters) {
+          if (waiter.stage !== "waiting") continue;
+          waiter.swap = null;
+          if (error) this.#fail(waiter, error);
+          else this.#grant(waiter);
         }
+        this.#restartIfIdle(swap.plan.target);
+        this.#markIdle(swap.plan.target);
       }
-      this.#restartIfIdle(swap.plan.target);
-    }
-    this.#drain(now);
-    this.#settle();
+      this.#drain();
+    });
   }
 
   /** A granted request finished (any outcome); when its model goes idle the queue drains. Idempotent. */
   serveDone(id: RequestId, now: number): void {
-    this.#catchUp(now);
-    const request = this.#requests.get(id);
-    if (!request || request.stage !== "granted") return;
-    this.#release(request);
-    if (increment(this.#inFlight, request.model, -1) === 0) {
-      this.#restartIfIdle(request.model);
-      this.#drain(now);
-    }
-    this.#settle();
+    this.#event(now, () => {
+      const request = this.#requests.get(id);
+      if (!request || request.stage !== "granted") return;
+      this.#release(request);
+      this.#lastUsed.set(request.model, now);
+      if (increment(this.#inFlight, request.model, -1) === 0) {
+        this.#restartIfIdle(request.model);
+        this.#drain();
+        this.#markIdle(request.model);
+      }
+    });
+  }
+
+  /**
+   * A model's process stopped: a planned stop finished, it crashed, or its
+   * start failed. A model stopped for a restart is started again; the queue
+   * drains (a swap that had to wait for this stop may start now).
+   */
+  modelStopped(model: string, now: number): void {
+    this.#event(now, () => {
+      this.#idleSince.delete(model);
+      if (this.#startAfterStop.delete(model) && !this.#closed && this.#settings.isKnown(model)) {
+        if ((this.#reserved.get(model) ?? 0) === 0) {
+          this.#effects.debug?.(`restart "${model}": stopped; starting it with its new settings`);
+          this.#admit(this.#nextInternalId--, model, this.#decide(model, this.#fence), true);
+        }
+      }
+      this.#drain();
+    });
   }
 
   /**
@@ -243,95 +237,70 @@ export class Scheduler {
    */
   unload(models: string[] | "all", now: number): void {
     if (this.#closed) return;
-    this.#catchUp(now);
-    this.#forgetView();
-    const targets = [...new Set(models === "all" ? this.#currentRunning() : models)];
-    const unloaded = new Set(targets);
-    for (const model of unloaded) this.#restarting.delete(model);
-    for (const swap of [...this.#swaps.values()]) {
-      if (!unloaded.has(swap.plan.target)) continue;
-      this.#forget(swap);
-      for (const waiter of swap.waiters) {
-        if (waiter.stage !== "waiting") continue;
-        this.#release(waiter);
-        this.#effects.fail(waiter.id, modelUnloaded(waiter.model));
+    this.#event(now, () => {
+      const targets = [...new Set(models === "all" ? this.#currentRunning() : models)];
+      const unloadedModels = new Set(targets);
+      for (const model of unloadedModels) {
+        this.#restarting.delete(model);
+        this.#startAfterStop.delete(model);
       }
-    }
-    for (const request of this.#queue.filter((queued) => unloaded.has(queued.model))) {
-      this.#drop(request);
-      this.#release(request);
-      this.#effects.fail(request.id, modelUnloaded(request.model));
-    }
-    if (targets.length > 0) this.#effects.stopModels(targets);
-    this.#drain(now);
-    this.#settle();
-  }
-
-  /**
-   * TTL expiry: stops `model` only when nothing is in flight, waiting or
-   * queued for it and no swap targets it. Returns whether it was stopped.
-   */
-  idle(model: string, now: number): boolean {
-    this.#catchUp(now);
-    if (this.#closed || (this.#reserved.get(model) ?? 0) > 0 || this.#swapFor.has(model)) return false;
-    this.#effects.stopModels([model]);
-    this.#settle();
-    return true;
+      for (const swap of [...this.#swaps.values()]) {
+        if (!unloadedModels.has(swap.plan.target)) continue;
+        this.#forget(swap);
+        for (const waiter of swap.waiters) {
+          if (waiter.stage === "waiting") this.#fail(waiter, unloaded(waiter.model));
+        }
+      }
+      for (const request of this.#queue.filter((queued) => unloadedModels.has(queued.model))) {
+        this.#drop(request);
+        this.#fail(request, unloaded(request.model));
+      }
+      if (targets.length > 0) this.#stop(targets, "unload");
+      this.#drain();
+    });
   }
 
   /**
    * Restart a running model with new settings (config reload): new requests
    * for it queue instead of being granted, its in-flight requests finish,
-   * then it is stopped and the queued requests start it again. No-op for a
-   * model that is not running.
+   * then it is stopped and started again (by its queued requests, or on its
+   * own once the stop is reported). No-op for a model that is not running.
    */
   restart(model: string, now: number): void {
-    this.#catchUp(now);
-    if (this.#closed || !this.#currentRunning().includes(model)) return;
-    this.#restarting.add(model);
-    this.#forgetView();
-    this.#restartIfIdle(model);
-    this.#drain(now);
-    this.#settle();
-  }
-
-  #restartIfIdle(model: string): void {
-    if (!this.#restarting.has(model) || (this.#inFlight.get(model) ?? 0) > 0 || this.#swapFor.has(model)) return;
-    this.#restarting.delete(model);
-    this.#effects.debug?.(`restart "${model}": idle, stopping it so its new settings take effect`);
-    this.#effects.stopModels([model]);
+    this.#event(now, () => {
+      if (this.#closed || !this.#currentRunning().includes(model)) return;
+      this.#restarting.add(model);
+      this.#forgetView();
+      this.#restartIfIdle(model);
+      this.#drain();
+    });
   }
 
   /** The timer armed through `Effects.setTimer` fired (early or late is fine: it is re-armed if needed). */
   tick(now: number): void {
     this.#timerAt = null; // it fired; #settle arms it again if a deadline is still ahead
-    this.#drain(now);
-    this.#settle();
+    this.#event(now, () => this.#deadlines());
   }
 
-  /** Something outside changed (a process exited or crashed): re-drain the queue. */
-  poke(now: number): void {
-    this.#drain(now);
-    this.#settle();
-  }
-
-  /** Fails every waiting and queued request (503 shutting_down); later requests are refused. */
-  shutdown(_now: number): void {
+  /** Fails every waiting and queued request (503 shutting_down), stops every model; later requests are refused. */
+  shutdown(now: number): void {
     if (this.#closed) return;
-    this.#closed = true;
-    const pending = [
-      ...[...this.#swaps.values()].flatMap((swap) => swap.waiters.filter((waiter) => waiter.stage === "waiting")),
-      ...this.#queue,
-    ];
-    this.#swaps.clear();
-    this.#swapFor.clear();
-    this.#queue = [];
-    this.#fence = null;
-    for (const request of pending) {
-      this.#release(request);
-      this.#effects.fail(request.id, shuttingDown(request.model));
-    }
-    this.#settle();
+    this.#event(now, () => {
+      const running = this.#currentRunning();
+      this.#closed = true;
+      const pending = [
+        ...[...this.#swaps.values()].flatMap((swap) => swap.waiters.filter((waiter) => waiter.stage === "waiting")),
+        ...this.#queue,
+      ];
+      this.#swaps.clear();
+      this.#swapFor.clear();
+      this.#queue = [];
+      this.#fence = null;
+      this.#restarting.clear();
+      this.#startAfterStop.clear();
+      for (const request of pending) this.#fail(request, shuttingDown(request.model));
+      if (running.length > 0) this.#stop(running, "shutdown");
+    });
   }
 
   /**
@@ -343,23 +312,16 @@ export class Scheduler {
     this.#planner = planner;
     this.#settings = settings;
     if (this.#closed) return;
-    for (const request of this.#queue.filter((queued) => !settings.isKnown(queued.model))) {
-      this.#drop(request);
-      this.#release(request);
-      this.#effects.fail(
-        request.id,
-        new ModelswapError(
-          404,
-          "model_not_found",
-          `model "${request.model}" was removed from the config while this request waited; use a configured model`,
-          { model: request.model },
-        ),
-      );
-    }
-    for (const request of this.#queue) request.priority = settings.priorityFor(request.model);
-    this.#queue.sort((a, b) => b.priority - a.priority); // stable: arrival order among equals
-    this.#drain(now);
-    this.#settle();
+    this.#event(now, () => {
+      for (const request of this.#queue.filter((queued) => !settings.isKnown(queued.model))) {
+        this.#drop(request);
+        this.#fail(request, removedModel(request.model));
+      }
+      for (const request of this.#queue) request.priority = settings.priorityFor(request.model);
+      this.#queue.sort((a, b) => b.priority - a.priority); // stable: arrival order among equals
+      this.#drain();
+      for (const model of this.#currentRunning()) this.#markIdle(model); // a ttl may have been added
+    });
   }
 
   /** Requests currently being served by a model (advisory, cheap). */
@@ -390,6 +352,158 @@ export class Scheduler {
     };
   }
 
+  // ---- one event ----
+
+  /**
+   * Runs one event: deadlines that passed before the timer fired are handled
+   * first, then the event itself; at the end queue positions are reported and
+   * the timer is armed for the next deadline.
+   */
+  #event<T>(now: number, handle: () => T): T {
+    this.#now = now;
+    this.#forgetView();
+    if (this.#timerAt !== null && now >= this.#timerAt) this.#deadlines();
+    const result = handle();
+    this.#settle();
+    return result;
+  }
+
+  /** Starvation and TTL deadlines: stop what idled past its ttl, then drain (a starved request may go first). */
+  #deadlines(): void {
+    for (const [model, since] of this.#idleSince) {
+      const ttl = this.#settings.ttlFor(model);
+      if (ttl > 0 && this.#now < since + ttl) continue;
+      this.#idleSince.delete(model);
+      if (ttl > 0 && this.#isIdle(model) && this.#effects.isReady(model)) this.#stop([model], "ttl");
+    }
+    this.#drain();
+  }
+
+  /** End of every event: report queue positions and arm the timer for the next deadline. */
+  #settle(): void {
+    const report = this.#effects.queuePosition?.bind(this.#effects);
+    this.#queue.forEach((request, i) => {
+      if (request.position !== i + 1) {
+        request.position = i + 1;
+        report?.(request.id, i + 1);
+      }
+    });
+    let at: number | null = null;
+    if (!this.#closed) {
+      const timeout = this.#settings.starvationTimeoutMs;
+      if (timeout > 0 && this.#fence === null && this.#queue.length > 0) {
+        at = Math.min(...this.#queue.map((request) => request.since)) + timeout;
+      }
+      for (const [model, since] of this.#idleSince) {
+        const expires = since + this.#settings.ttlFor(model);
+        if (at === null || expires < at) at = expires;
+      }
+    }
+    if (at !== this.#timerAt) {
+      this.#timerAt = at;
+      this.#effects.setTimer(at);
+    }
+  }
+
+  // ---- requests ----
+
+  #admit(id: RequestId, model: string, decision: Decision, internal: boolean): void {
+    const request: Admitted = {
+      id,
+      model,
+      since: this.#now,
+      priority: this.#settings.priorityFor(model),
+      stage: "queued",
+      position: 0,
+      swap: null,
+      internal,
+    };
+    this.#requests.set(id, request);
+    increment(this.#reserved, model, 1);
+    this.#apply(request, decision);
+    // Requests already queued for this model ride on the swap it just started.
+    if (decision.kind === "start" && this.#queue.some((queued) => queued.model === model)) this.#drain();
+  }
+
+  #grant(request: Admitted): void {
+    request.stage = "granted";
+    this.#idleSince.delete(request.model);
+    this.#lastUsed.set(request.model, this.#now);
+    if (request.internal) {
+      this.#release(request);
+      return;
+    }
+    increment(this.#inFlight, request.model, 1);
+    if (!this.#effects.grant(request.id, request.model)) {
+      // The client is gone: nothing is in flight for it and its reservation ends here.
+      if (request.stage === "granted" && this.#requests.get(request.id) === request) {
+        increment(this.#inFlight, request.model, -1);
+        this.#release(request);
+      }
+    }
+  }
+
+  /** Ends a request that will not be served, telling its client why. */
+  #fail(request: Admitted, error: Error): void {
+    this.#release(request);
+    if (!request.internal) this.#effects.fail(request.id, error);
+  }
+
+  #enqueue(request: Admitted, why: string): void {
+    request.stage = "queued";
+    let at = this.#queue.findIndex((queued) => queued.priority < request.priority);
+    if (at < 0) at = this.#queue.length;
+    this.#queue.splice(at, 0, request);
+    this.#effects.debug?.(`request ${request.id} for "${request.model}" queued at ${at + 1}: ${why}`);
+  }
+
+  /** Removes a queued or waiting request from where it waits (not from the books). */
+  #drop(request: Admitted): void {
+    if (request.stage === "queued") {
+      this.#queue.splice(this.#queue.indexOf(request), 1);
+      if (this.#fence?.request === request) this.#fence = null;
+    } else if (request.stage === "waiting" && request.swap) {
+      const waiters = request.swap.waiters;
+      waiters.splice(waiters.indexOf(request), 1);
+      request.swap = null;
+    }
+  }
+
+  /** Ends a request's reservation; the only place `reserved` goes down. */
+  #release(request: Admitted): void {
+    if (this.#requests.get(request.id) !== request) return;
+    this.#requests.delete(request.id);
+    increment(this.#reserved, request.model, -1);
+  }
+
+  // ---- stops, restarts and idleness ----
+
+  /** Ask the world to stop models; the running set changes. */
+  #stop(models: string[], reason: StopReason): void {
+    for (const model of models) this.#idleSince.delete(model);
+    this.#effects.stopModels(models, reason);
+    this.#forgetView();
+  }
+
+  #restartIfIdle(model: string): void {
+    if (!this.#restarting.has(model) || (this.#inFlight.get(model) ?? 0) > 0 || this.#swapFor.has(model)) return;
+    this.#restarting.delete(model);
+    this.#startAfterStop.add(model);
+    this.#effects.debug?.(`restart "${model}": idle, stopping it so its new settings take effect`);
+    this.#stop([model], "restart");
+  }
+
+  /** Nothing is in flight, waiting or queued for the model, and no swap loads or stops it. */
+  #isIdle(model: string): boolean {
+    return (this.#reserved.get(model) ?? 0) === 0 && !this.#swapFor.has(model) && !this.#beingEvicted(model);
+  }
+
+  /** Start the model's ttl clock if it is ready and has just become idle. */
+  #markIdle(model: string): void {
+    if (this.#closed || this.#idleSince.has(model) || this.#settings.ttlFor(model) <= 0) return;
+    if (this.#isIdle(model) && this.#effects.isReady(model)) this.#idleSince.set(model, this.#now);
+  }
+
   // ---- decision tree (reference §4.2) ----
 
   #decide(model: string, fence: Fence | null): Decision {
@@ -402,7 +516,7 @@ export class Scheduler {
     if (this.#restarting.has(model)) return { kind: "wait", why: `"${model}" restarts with new settings once its requests in flight are done` };
 
     const evict = this.#evictionFor(model);
-    if (evict.length === 0 && !this.#beingEvicted(model) && this.#effects.modelState(model) === "ready") {
+    if (evict.length === 0 && !this.#beingEvicted(model) && this.#effects.isReady(model)) {
       return { kind: "grant" };
     }
 
@@ -434,7 +548,7 @@ export class Scheduler {
     let evicts = this.#fenceEvicts.get(model);
     if (evicts === undefined) {
       const running = [...new Set([...this.#currentRunning(), model])].sort();
-      evicts = this.#planner.evictionFor(fence.request.model, running).includes(model);
+      evicts = this.#planner.evictionFor(fence.request.model, running, this.#context).includes(model);
       this.#fenceEvicts.set(model, evicts);
     }
     return evicts;
@@ -463,7 +577,7 @@ export class Scheduler {
       id: this.#nextSwapId++,
       target: request.model,
       evict,
-      reason: this.#planner.explain(request.model, running),
+      reason: this.#planner.explain(request.model, running, this.#context),
     };
     const swap: Swap = { plan, waiters: [] };
     this.#swaps.set(plan.id, swap);
@@ -480,45 +594,6 @@ export class Scheduler {
     swap.waiters.push(request);
   }
 
-  #grant(request: Admitted): void {
-    request.stage = "granted";
-    increment(this.#inFlight, request.model, 1);
-    if (!this.#effects.grant(request.id, request.model)) {
-      // The client is gone: nothing is in flight for it and its reservation ends here.
-      if (request.stage === "granted" && this.#requests.get(request.id) === request) {
-        increment(this.#inFlight, request.model, -1);
-        this.#release(request);
-      }
-    }
-  }
-
-  #enqueue(request: Admitted, why: string): void {
-    request.stage = "queued";
-    let at = this.#queue.findIndex((queued) => queued.priority < request.priority);
-    if (at < 0) at = this.#queue.length;
-    this.#queue.splice(at, 0, request);
-    this.#effects.debug?.(`request ${request.id} for "${request.model}" queued at ${at + 1}: ${why}`);
-  }
-
-  /** Removes a queued or waiting request from where it waits (not from the books). */
-  #drop(request: Admitted): void {
-    if (request.stage === "queued") {
-      this.#queue.splice(this.#queue.indexOf(request), 1);
-      if (this.#fence?.request === request) this.#fence = null;
-    } else if (request.stage === "waiting" && request.swap) {
-      const waiters = request.swap.waiters;
-      waiters.splice(waiters.indexOf(request), 1);
-      request.swap = null;
-    }
-  }
-
-  /** Ends a request's reservation; the only place `reserved` goes down. */
-  #release(request: Admitted): void {
-    if (this.#requests.get(request.id) !== request) return;
-    this.#requests.delete(request.id);
-    increment(this.#reserved, request.model, -1);
-  }
-
   #forget(swap: Swap): void {
     this.#swaps.delete(swap.plan.id);
     if (this.#swapFor.get(swap.plan.target) === swap) this.#swapFor.delete(swap.plan.target);
@@ -528,7 +603,7 @@ export class Scheduler {
   // ---- queue draining and starvation ----
 
   /** Re-runs the decision tree for every queued request in order; re-entrant calls run another pass. */
-  #drain(now: number): void {
+  #drain(): void {
     if (this.#closed) return;
     if (this.#draining) {
       this.#drainAgain = true;
@@ -538,16 +613,16 @@ export class Scheduler {
     try {
       do {
         this.#drainAgain = false;
-        this.#pass(now);
+        this.#pass();
       } while (this.#drainAgain);
     } finally {
       this.#draining = false;
     }
   }
 
-  #pass(now: number): void {
+  #pass(): void {
     this.#forgetView();
-    this.#fence = this.#findFence(now);
+    this.#fence = this.#findFence();
     for (const request of [...this.#queue]) {
       if (request.stage !== "queued" || this.#requests.get(request.id) !== request) continue;
       const decision = this.#decide(request.model, this.#fence);
@@ -561,47 +636,22 @@ export class Scheduler {
   }
 
   /** The oldest request queued for at least the starvation timeout, and what its swap would stop. */
-  #findFence(now: number): Fence | null {
+  #findFence(): Fence | null {
     const timeout = this.#settings.starvationTimeoutMs;
     if (timeout <= 0) return null;
     let oldest: Admitted | null = null;
     for (const request of this.#queue) {
-      if (now - request.since >= timeout && (oldest === null || request.since < oldest.since)) oldest = request;
+      if (this.#now - request.since >= timeout && (oldest === null || request.since < oldest.since)) oldest = request;
     }
     if (oldest === null) return null;
     const evict = this.#swapFor.has(oldest.model) ? [] : this.#evictionFor(oldest.model);
     if (this.#fence?.request !== oldest) {
       this.#effects.debug?.(
-        `request ${oldest.id} for "${oldest.model}" has waited ${now - oldest.since} ms: ` +
+        `request ${oldest.id} for "${oldest.model}" has waited ${this.#now - oldest.since} ms: ` +
           `holding new work for ${list(evict)} until its swap can start`,
       );
     }
     return { request: oldest, evict: new Set(evict) };
-  }
-
-  /** Handles a starvation deadline that passed before its timer fired. */
-  #catchUp(now: number): void {
-    if (this.#timerAt !== null && now >= this.#timerAt) this.#drain(now);
-  }
-
-  /** End of every event: report queue positions and arm the starvation timer. */
-  #settle(): void {
-    const report = this.#effects.queuePosition?.bind(this.#effects);
-    this.#queue.forEach((request, i) => {
-      if (request.position !== i + 1) {
-        request.position = i + 1;
-        report?.(request.id, i + 1);
-      }
-    });
-    const timeout = this.#settings.starvationTimeoutMs;
-    let at: number | null = null;
-    if (!this.#closed && timeout > 0 && this.#fence === null && this.#queue.length > 0) {
-      at = Math.min(...this.#queue.map((request) => request.since)) + timeout;
-    }
-    if (at !== this.#timerAt) {
-      this.#timerAt = at;
-      this.#effects.setTimer(at);
-    }
   }
 
   // ---- running set and planner memo ----
@@ -625,7 +675,7 @@ export class Scheduler {
   #evictionFor(model: string): string[] {
     let evict = this.#evictions.get(model);
     if (evict === undefined) {
-      evict = this.#planner.evictionFor(model, this.#currentRunning());
+      evict = this.#planner.evictionFor(model, this.#currentRunning(), this.#context);
       this.#evictions.set(model, evict);
     }
     return evict;
@@ -634,23 +684,4 @@ export class Scheduler {
 
 function heldBy(fence: Fence, model: string): string {
   return `"${model}" takes no new work until starved request ${fence.request.id} for "${fence.request.model}" has swapped`;
-}
-
-function modelUnloaded(model: string): ModelswapError {
-  return new ModelswapError(
-    503,
-    "model_unloaded",
-    `model "${model}" was unloaded before this request was served; send the request again to load it`,
-    { model },
-    1,
-  );
-}
-
-function shuttingDown(model: string): ModelswapError {
-  return new ModelswapError(
-    503,
-    "shutting_down",
-    `modelswap is shutting down, so the request for "${model}" was not served; retry against the new instance`,
-    { model },
-  );
 }

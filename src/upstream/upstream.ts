@@ -6,40 +6,69 @@
  */
 import { ModelswapError } from "../errors.ts";
 import type { ChildProcess, ExitStatus, Runtime } from "../runtime/runtime.ts";
-import type { ModelState } from "../scheduler/effects.ts";
 import { FailureWindow } from "./failures.ts";
 import { waitHealthy } from "./health.ts";
 import { watchLiveness } from "./liveness.ts";
-import { type LogBuffer, pipeLines } from "./logs.ts";
+import type { LogBuffer } from "../logging/buffer.ts";
+import { pipeLines } from "./lines.ts";
 import { choosePort, freePort } from "./port.ts";
+import type { UpstreamSpec } from "./spec.ts";
+import type { ModelState } from "./state.ts";
 
-/** Liveness and crash-loop limits (from the config's `supervision` block). */
-export interface SupervisionSpec {
-  maxFailures: number;
-  failureWindowMs: number;
-  /** 0 disables hang detection. */
-  probeIntervalMs: number;
-  probeTimeoutMs: number;
-  hungAfter: number;
+/**
+ * What a request granted a ready model may know of its process: where to
+ * send the request, a way to report progress, and a way to learn why an
+ * exchange failed. Bound to the one process it was handed out for.
+ */
+export interface UpstreamConnection {
+  /** Base URL of the server, e.g. `http://127.0.0.1:5800`. */
+  readonly baseUrl: string;
+  /** A response byte arrived: proof of life for hang detection. */
+  touch(): void;
+  /**
+   * Why an exchange with this process failed: if the process died (it is
+   * given a moment to be reaped, since the broken connection usually comes
+   * first), how it exited and its last output; otherwise the transport error.
+   */
+  failure(cause: unknown, when: string): Promise<ModelswapError>;
 }
 
-/** Everything needed to run one model's server (derived from its config). */
-export interface UpstreamSpec {
-  id: string;
-  /** Program and arguments, already split. */
-  argv: string[];
-  /** Stop command argv with `${PID}` still in place, or null for SIGTERM. */
-  stopArgv: string[] | null;
-  env: Record<string, string>;
-  /** Base URL requests are forwarded to, e.g. `http://127.0.0.1:5800`. */
+/** Facts about a model's process for the status views. */
+export interface ProcessStatus {
+  state: ModelState;
+  pid: number | null;
   baseUrl: string;
-  /** The `${PORT}` assigned to this model (null when its cmd does not use one). */
-  port: number | null;
-  /** Path polled for HTTP 200, or null to be ready as soon as spawned. */
-  checkEndpoint: string | null;
-  healthCheckTimeoutMs: number;
-  unloadTimeoutMs: number;
-  supervision: SupervisionSpec;
+  /** Times the process was started, minus the first one. */
+  restarts: number;
+  /** Why the last process ended, e.g. `exited with code 1`. */
+  lastExit: string | null;
+  /** Milliseconds since the process became ready, or null. */
+  uptimeMs: number | null;
+}
+
+/** What the router needs of one model's process: {@link Upstream}, or a fake in tests. */
+export interface ModelProcess {
+  /** The settings as the config gave them (compared on reload). */
+  readonly configuredSpec: UpstreamSpec;
+  /** Current state (advisory). */
+  readonly state: ModelState;
+  ensureReady(): Promise<void>;
+  stop(): Promise<void>;
+  /** SIGKILL the whole process group now (second Ctrl-C). */
+  kill(): void;
+  updateSpec(spec: UpstreamSpec): void;
+  /** The ready process to send requests to, or null when it is not ready. */
+  connection(): UpstreamConnection | null;
+  status(): ProcessStatus;
+}
+
+/** One spawned process and what it left behind. */
+interface Run {
+  proc: ChildProcess;
+  /** Its last lines of output, for error messages. */
+  tail: string[];
+  /** How it ended, once it has. */
+  exitReason: string | null;
 }
 
 /** Where the process group is reported so it dies with the router (see orphans.ts). */
@@ -64,19 +93,22 @@ export function describeExit(status: ExitStatus): string {
 
 /** Lines of the current run's output kept for error messages. */
 const TAIL_LINES = 12;
+/** How long a failed exchange waits for its process's exit to be known. */
+const EXIT_GRACE_MS = 500;
 /** Starts tried on fresh ports when the assigned one is taken just as the server binds it. */
 const PORT_RETRIES = 3;
 /** How servers (llama-server, Bun, Node, Python, Go) report a port that is already taken. */
 const PORT_TAKEN = /address already in use|EADDRINUSE|couldn't bind|could not bind|bind\(\) failed|failed to bind/i;
 
 /** A supervised upstream process. */
-export class Upstream {
+export class Upstream implements ModelProcess {
   readonly log: LogBuffer;
   #spec: UpstreamSpec;
   #configured: UpstreamSpec;
   #nextSpec: UpstreamSpec | null = null;
   #state: ModelState = "stopped";
   #proc: ChildProcess | null = null;
+  #run: Run | null = null;
   #exitReason: string | null = null;
   #hungReason: string | null = null;
   #starting: Promise<void> | null = null;
@@ -89,7 +121,6 @@ export class Upstream {
   #readyAt: number | null = null;
   #lastProgress = 0;
   #starts = 0;
-  #tail: string[] = [];
   #failures: FailureWindow;
   readonly #runtime: Runtime;
   readonly #hooks: UpstreamHooks;
@@ -101,11 +132,6 @@ export class Upstream {
     this.log = log;
     this.#hooks = hooks;
     this.#failures = new FailureWindow({ maxFailures: spec.supervision.maxFailures, windowMs: spec.supervision.failureWindowMs });
-  }
-
-  /** How this model is run (the settings of the current process, if any). */
-  get spec(): UpstreamSpec {
-    return this.#spec;
   }
 
   /** The settings as the config gave them (before a port fallback). */
@@ -127,34 +153,57 @@ export class Upstream {
     return this.#state;
   }
 
-  /** Pid of the running process, if any. */
-  get pid(): number | null {
-    return this.#proc?.pid ?? null;
+  /** Facts for the status views. */
+  status(now = Date.now()): ProcessStatus {
+    return {
+      state: this.#state,
+      pid: this.#proc?.pid ?? null,
+      baseUrl: this.#spec.baseUrl,
+      restarts: Math.max(0, this.#starts - 1),
+      lastExit: this.#exitReason,
+      uptimeMs: this.#readyAt === null ? null : now - this.#readyAt,
+    };
   }
 
-  /** Milliseconds since the process became ready, or null. */
-  uptimeMs(now = Date.now()): number | null {
-    return this.#readyAt === null ? null : now - this.#readyAt;
+  /** The ready process to send requests to, or null when the model is not ready. */
+  connection(): UpstreamConnection | null {
+    const run = this.#run;
+    if (this.#state !== "ready" || run === null || this.#proc !== run.proc) return null;
+    const { baseUrl } = this.#spec;
+    return {
+      baseUrl,
+      touch: () => {
+        this.#lastProgress = Date.now();
+      },
+      failure: (cause, when) => this.#describeFailure(run, baseUrl, cause, when),
+    };
   }
 
-  /** Times the process was started, minus the first one. */
-  get restarts(): number {
-    return Math.max(0, this.#starts - 1);
-  }
-
-  /** Why the last process ended, e.g. `exited with code 1`. */
-  get lastExit(): string | null {
-    return this.#exitReason;
+  /** SIGKILL the process group now, without waiting (second Ctrl-C). */
+  kill(): void {
+    if (this.#proc) this.#runtime.killGroup(this.#proc.pid, "SIGKILL");
   }
 
   /** Where a user reads this model's output. */
-  get logHint(): string {
+  get #logHint(): string {
     return `GET /logs/stream/${this.#spec.id}`;
   }
 
-  /** A response byte arrived from this upstream: proof of life for hang detection. */
-  touch(): void {
-    this.#lastProgress = Date.now();
+  async #describeFailure(run: Run, baseUrl: string, cause: unknown, when: string): Promise<ModelswapError> {
+    const id = this.#spec.id;
+    const grace = AbortSignal.timeout(EXIT_GRACE_MS);
+    await Promise.race([run.proc.exited, new Promise((resolve) => grace.addEventListener("abort", resolve, { once: true }))]);
+    if (run.exitReason !== null) {
+      const output = run.tail.length ? ` Last output:\n${run.tail.join("\n")}` : "";
+      return new ModelswapError(
+        502,
+        "upstream_crashed",
+        `model "${id}" upstream ${run.exitReason} ${when}; the next request restarts it.${output}\n(full log: ${this.#logHint})`,
+        { model: id, exit_reason: run.exitReason, log_path: this.#logHint },
+      );
+    }
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    return new ModelswapError(502, "upstream_unreachable", `model "${id}" upstream at ${baseUrl} failed ${when}: ${reason}`, { model: id });
   }
 
   /**
@@ -177,7 +226,7 @@ export class Upstream {
           this.#setState("failed");
           const until = new Date(blocked.until).toISOString();
           return Promise.reject(
-            new ModelswapError(503, "model_failed", `model "${this.#spec.id}" is disabled: it ${blocked.message}. It will be retried after ${until}; fix models.${this.#spec.id} and reload the config, or POST /api/models/unload/${this.#spec.id} to retry now. Log: ${this.logHint}`, { model: this.#spec.id, exit_reason: this.#exitReason ?? undefined, log_path: this.logHint }, Math.ceil((blocked.until - Date.now()) / 1000)),
+            new ModelswapError(503, "model_failed", `model "${this.#spec.id}" is disabled: it ${blocked.message}. It will be retried after ${until}; fix models.${this.#spec.id} and reload the config, or POST /api/models/unload/${this.#spec.id} to retry now. Log: ${this.#logHint}`, { model: this.#spec.id, exit_reason: this.#exitReason ?? undefined, log_path: this.#logHint }, Math.ceil((blocked.until - Date.now()) / 1000)),
           );
         }
         if (this.#state === "failed") this.#setState("stopped");
@@ -238,7 +287,6 @@ export class Upstream {
     const { id, argv, env, baseUrl, checkEndpoint } = spec;
     this.#exitReason = null;
     this.#hungReason = null;
-    this.#tail = [];
     let proc: ChildProcess;
     try {
       proc = this.#runtime.spawn({ argv, env, newProcessGroup: true, output: "pipe" });
@@ -251,15 +299,17 @@ export class Upstream {
     }
     this.#starts++;
     this.#proc = proc;
+    const run: Run = { proc, tail: [], exitReason: null };
+    this.#run = run;
     this.#hooks.groups?.track(proc.pid, argv);
     this.log.write(`[modelswap] ${id} started ${new Date().toISOString()} pid ${proc.pid} port ${spec.port ?? new URL(baseUrl).port}: ${argv.join(" ")}\n`);
     const onLine = (line: string) => {
       this.log.write(line);
-      this.#tail.push(line.trimEnd());
-      if (this.#tail.length > TAIL_LINES) this.#tail.shift();
+      run.tail.push(line.trimEnd());
+      if (run.tail.length > TAIL_LINES) run.tail.shift();
     };
     const output = [proc.stdout, proc.stderr].map((stream) => (stream ? pipeLines(stream, onLine) : Promise.resolve()));
-    void proc.exited.then((status) => this.#onExit(proc, status));
+    void proc.exited.then((status) => this.#onExit(run, status));
     this.#hooks.log?.("info", `${id}: starting pid=${proc.pid} ${argv.join(" ")}`);
 
     const exited = new AbortController();
@@ -279,7 +329,7 @@ export class Upstream {
     }
     if (this.#exitReason !== null && this.#proc !== proc) {
       await Promise.all(output); // the last lines say why
-      if (spec.port !== null && PORT_TAKEN.test(this.#tail.join("\n")) && !startAbort.signal.aborted) {
+      if (spec.port !== null && PORT_TAKEN.test(run.tail.join("\n")) && !startAbort.signal.aborted) {
         this.#setState("starting");
         return true;
       }
@@ -320,19 +370,15 @@ export class Upstream {
   }
 
   #startFailure(what: string, code = "upstream_start_failed"): ModelswapError {
-    const output = this.#tail.length ? ` Last output:\n${this.#tail.join("\n")}` : " It printed nothing.";
-    const failure = new ModelswapError(502, code, `model "${this.#spec.id}" failed to start: ${what}.${output}\n(full log: ${this.logHint})`, {
+    const tail = this.#run?.tail ?? [];
+    const output = tail.length ? ` Last output:\n${tail.join("\n")}` : " It printed nothing.";
+    const failure = new ModelswapError(502, code, `model "${this.#spec.id}" failed to start: ${what}.${output}\n(full log: ${this.#logHint})`, {
       model: this.#spec.id,
       exit_reason: this.#exitReason ?? undefined,
-      log_path: this.logHint,
+      log_path: this.#logHint,
     });
     this.#failures.record(`${what}`);
     return failure;
-  }
-
-  /** The last lines the current (or last) process printed. */
-  tail(): string[] {
-    return [...this.#tail];
   }
 
   #watchLiveness(proc: ChildProcess): void {
@@ -392,12 +438,17 @@ export class Upstream {
     }
   }
 
-  #onExit(proc: ChildProcess, status: ExitStatus): void {
+  #onExit(run: Run, status: ExitStatus): void {
+    const { proc } = run;
     // Anything left in the group (a grandchild) goes with the leader.
     this.#runtime.killGroup(proc.pid, "SIGKILL");
     this.#hooks.groups?.untrack(proc.pid);
-    if (this.#proc !== proc) return;
+    if (this.#proc !== proc) {
+      run.exitReason = describeExit(status);
+      return;
+    }
     const reason = this.#hungReason ? `${this.#hungReason}; killed (${describeExit(status)})` : describeExit(status);
+    run.exitReason = reason;
     this.#exitReason = reason;
     this.#proc = null;
     this.#readyAt = null;
@@ -409,7 +460,7 @@ export class Upstream {
     this.#setState("stopped");
     if (was === "ready") {
       this.#failures.record(`crashed: ${reason}`);
-      this.#hooks.log?.("warn", `${this.#spec.id}: upstream ${reason} unexpectedly (log: ${this.logHint})`);
+      this.#hooks.log?.("warn", `${this.#spec.id}: upstream ${reason} unexpectedly (log: ${this.#logHint})`);
       this.#hooks.onCrash?.(this.#spec.id, reason);
     }
   }

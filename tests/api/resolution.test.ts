@@ -9,7 +9,7 @@ import { parseConfig } from "../../src/config/load.ts";
 import { applyJsonFilters, deleteJsonPath, setJsonPath, splitJsonPath } from "../../src/http/filters.ts";
 import { resolvePeerModel } from "../../src/http/peers.ts";
 import { chooseSelectorTarget, SelectorReservations } from "../../src/http/selectors.ts";
-import type { ModelState } from "../../src/scheduler/effects.ts";
+import type { ModelState } from "../../src/upstream/state.ts";
 
 const load = (yaml: string) => parseConfig(yaml, { env: {}, selfArgv: ["modelswap"] }).config;
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { quoteShellWord, splitCommand, stripCommandComments } from "../../src/upstream/command.ts";
+import { quoteShellWord, splitCommand, stripCommandComments } from "../../src/config/command.ts";
 
 describe("stripCommandComments", () => {
   it("drops comment lines and joins backslash continuations", () => {

@@ -1,19 +1,21 @@
 /** Shared helpers for the config tests: load YAML text, or collect the issues it fails with. */
 import assert from "node:assert/strict";
-import { ConfigError, type ConfigIssue, type LoadOptions, type LoadResult, parseConfig } from "../../src/config/load.ts";
+import { ConfigError, type ConfigIssue } from "../../src/config/issue.ts";
+import type { LoadOptions } from "../../src/config/load.ts";
+import { parseSetup, type Setup } from "../../src/setup.ts";
 
 /** Default options: an empty environment and a fixed argv for `${SELF}`. */
 export const options: LoadOptions = { env: {}, selfArgv: ["/opt/modelswap"], source: "test.yaml" };
 
 /** Parses YAML that must load. */
-export function load(yaml: string, extra: Partial<LoadOptions> = {}): LoadResult {
-  return parseConfig(yaml, { ...options, ...extra });
+export function load(yaml: string, extra: Partial<LoadOptions> = {}): Setup {
+  return parseSetup(yaml, { ...options, ...extra });
 }
 
 /** Parses YAML that must fail; returns every issue. */
 export function issuesOf(yaml: string, extra: Partial<LoadOptions> = {}): ConfigIssue[] {
   try {
-    parseConfig(yaml, { ...options, ...extra });
+    parseSetup(yaml, { ...options, ...extra });
   } catch (error) {
     assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
     return error.issues;

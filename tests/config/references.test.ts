@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { resolveModelId } from "../../src/config/load.ts";
+import { localModelId } from "../../src/config/aliases.ts";
 import { assertIssue, issuesOf, load } from "./helpers.ts";
 
 describe("aliases and names", () => {
@@ -16,12 +16,12 @@ models:
         qwen-thinking: { chat_template_kwargs: { enable_thinking: true } }
   llama: { cmd: "l --port \${PORT}" }
 `);
-    assert.equal(resolveModelId(config, "qwen"), "qwen");
-    assert.equal(resolveModelId(config, "gpt-4o-mini"), "qwen");
-    assert.equal(resolveModelId(config, "qwen-thinking"), "qwen");
-    assert.equal(resolveModelId(config, "llama"), "llama");
-    assert.equal(resolveModelId(config, "nope"), undefined);
-    assert.equal(resolveModelId(config, "toString"), undefined);
+    assert.equal(localModelId(config, "qwen"), "qwen");
+    assert.equal(localModelId(config, "gpt-4o-mini"), "qwen");
+    assert.equal(localModelId(config, "qwen-thinking"), "qwen");
+    assert.equal(localModelId(config, "llama"), "llama");
+    assert.equal(localModelId(config, "nope"), undefined);
+    assert.equal(localModelId(config, "toString"), undefined);
     assert.deepEqual(config.models.qwen.aliases, ["gpt-4o-mini", "qwen-thinking"]);
   });
 

@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ConfigError, loadConfigFile } from "../../src/config/load.ts";
+import { ConfigError } from "../../src/config/issue.ts";
+import { loadConfigFile } from "../../src/config/load.ts";
 import { assertIssue, issuesOf, load, options } from "./helpers.ts";
 
 describe("YAML handling", () => {

@@ -1,9 +1,9 @@
 /** llama-swap's `logTimeFormat` names give the timestamps Go's layouts would. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatLogTime } from "../src/log-time.ts";
-import { Logger } from "../src/logger.ts";
-import { LogBuffer } from "../src/upstream/logs.ts";
+import { formatLogTime } from "../../src/logging/time.ts";
+import { Logger } from "../../src/logging/logger.ts";
+import { LogBuffer } from "../../src/logging/buffer.ts";
 
 const when = new Date(Date.UTC(2026, 10, 4, 15, 4, 5, 123)); // Wednesday 4 Nov 2026
 

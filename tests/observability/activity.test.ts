@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
-import { LogHub } from "../../src/logger.ts";
+import { LogHub } from "../../src/logging/logger.ts";
 import { ActivityLog } from "../../src/observability/activity.ts";
 import { Observability } from "../../src/observability/observer.ts";
 import { load } from "../config/helpers.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import type { Config } from "../../src/config/schema.ts";
-import { LogHub, Logger } from "../../src/logger.ts";
+import { LogHub, Logger } from "../../src/logging/logger.ts";
 import { EventFeed } from "../../src/observability/events.ts";
 import { Observability } from "../../src/observability/observer.ts";
 import type { ModelStatus } from "../../src/router.ts";

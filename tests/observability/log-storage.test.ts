@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { LogHub } from "../../src/logger.ts";
-import { LogFiles, logFileName } from "../../src/upstream/logfile.ts";
-import { LogBuffer } from "../../src/upstream/logs.ts";
+import { LogHub } from "../../src/logging/logger.ts";
+import { LogFiles, logFileName } from "../../src/logging/files.ts";
+import { LogBuffer } from "../../src/logging/buffer.ts";
 import { assertIssue, issuesOf, load } from "../config/helpers.ts";
 import { runtime } from "../helpers/process.ts";
 

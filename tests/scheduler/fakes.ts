@@ -4,8 +4,12 @@
  * clock that fires the scheduler's timer, and a table-driven stub planner.
  */
 import type { ModelswapError } from "../../src/errors.ts";
-import type { Effects, ModelState, Planner, RequestId, SwapPlan } from "../../src/scheduler/effects.ts";
+import type { Effects, Planner, RequestId, StopReason, SwapPlan } from "../../src/scheduler/effects.ts";
+import type { ModelState } from "../../src/upstream/state.ts";
 import { Scheduler, type SchedulerSettings } from "../../src/scheduler/scheduler.ts";
+
+/** An error the scheduler hands to `fail`: its own refusals, or a swap's error passed through. */
+export type Failure = Error & { status: number; code: string; details: { model?: unknown }; retryAfter?: number };
 
 /** Planner from a table: target → models it evicts (when running). Unlisted targets evict nothing. */
 export class StubPlanner implements Planner {
@@ -37,8 +41,10 @@ export class FakeWorld implements Effects {
   readonly states = new Map<string, ModelState>();
   readonly swaps: SwapPlan[] = [];
   readonly grants: Array<{ id: RequestId; model: string }> = [];
-  readonly fails: Array<{ id: RequestId; error: ModelswapError }> = [];
+  readonly fails: Array<{ id: RequestId; error: Failure }> = [];
   readonly stops: string[][] = [];
+  /** Why each entry of `stops` was asked for. */
+  readonly stopReasons: StopReason[] = [];
   readonly timers: Array<number | null> = [];
   readonly positions = new Map<RequestId, number[]>();
   readonly debugs: string[] = [];
@@ -51,6 +57,10 @@ export class FakeWorld implements Effects {
 
   modelState(model: string): ModelState {
     return this.states.get(model) ?? "stopped";
+  }
+
+  isReady(model: string): boolean {
+    return this.modelState(model) === "ready";
   }
 
   runningModels(): string[] {
@@ -69,12 +79,13 @@ export class FakeWorld implements Effects {
     return true;
   }
 
-  fail(id: RequestId, error: ModelswapError): void {
+  fail(id: RequestId, error: Failure): void {
     this.fails.push({ id, error });
   }
 
-  stopModels(models: string[]): void {
+  stopModels(models: string[], reason: StopReason): void {
     this.stops.push([...models]);
+    this.stopReasons.push(reason);
     for (const model of models) this.states.set(model, "stopped");
   }
 
@@ -120,12 +131,15 @@ export function settings(overrides: Partial<SchedulerSettings> & {
   known?: string[];
   limits?: Record<string, number>;
   priorities?: Record<string, number>;
+  /** ttl per model in ms (default none). */
+  ttls?: Record<string, number>;
 } = {}): SchedulerSettings {
-  const { known, limits = {}, priorities = {}, ...rest } = overrides;
+  const { known, limits = {}, priorities = {}, ttls = {}, ...rest } = overrides;
   return {
     isKnown: (model) => (known ? known.includes(model) : true),
     limitFor: (model) => limits[model] ?? 10,
     priorityFor: (model) => priorities[model] ?? 0,
+    ttlFor: (model) => ttls[model] ?? 0,
     starvationTimeoutMs: 0,
     maxQueue: 1000,
     ...rest,
@@ -172,6 +186,12 @@ export class Rig {
 
   cancel(id: RequestId): void {
     this.scheduler.cancel(id, this.now);
+  }
+
+  /** Reports that a model's process stopped, as the router does when its stop completes or it crashes. */
+  stopped(model: string): void {
+    this.world.states.set(model, "stopped");
+    this.scheduler.modelStopped(model, this.now);
   }
 
   /** Moves the clock to `at`, firing the scheduler's timer when it falls due on the way. */

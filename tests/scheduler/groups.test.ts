@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { buildPlanner, PlannerConfigError, type RoutingConfig } from "../../src/scheduler/planners/build.ts";
+import { buildPlanner, type RoutingConfig } from "../../src/scheduler/planners/build.ts";
+import { PlannerConfigError } from "../../src/scheduler/planners/issue.ts";
 import { ExclusivePlanner } from "../../src/scheduler/planners/exclusive.ts";
 import type { GroupSpec } from "../../src/scheduler/planners/groups.ts";
 import { Rig } from "./fakes.ts";

@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { buildPlanner, PlannerConfigError, type RoutingConfig } from "../../src/scheduler/planners/build.ts";
+import { buildPlanner, type RoutingConfig } from "../../src/scheduler/planners/build.ts";
+import { PlannerConfigError } from "../../src/scheduler/planners/issue.ts";
 import { compileMatrix, type MatrixSpec, type Program } from "../../src/scheduler/planners/matrix/program.ts";
 import { MatrixPlanner, projectedStates, solveMatrix } from "../../src/scheduler/planners/matrix/solve.ts";
 import { Rig } from "./fakes.ts";

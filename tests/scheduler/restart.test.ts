@@ -60,4 +60,38 @@ describe("restart after a settings change", () => {
     rig.serveDone(busy);
     assert.deepEqual(rig.world.stops, [["a"]], "no second stop for the cancelled restart");
   });
+
+  test("a model nobody waits for is started again on its own once its stop is reported", () => {
+    const rig = new Rig(new AllExclusive(), { ready: ["a", "b"] });
+    rig.scheduler.restart("a", rig.now);
+    assert.deepEqual(rig.world.stops, [["a"]]);
+    assert.deepEqual(rig.world.stopReasons, ["restart"]);
+    assert.equal(rig.world.swaps.length, 0, "nothing starts before the stop is done");
+    rig.stopped("a");
+    const plan = rig.world.swapTo("a");
+    assert.deepEqual(plan.evict, ["b"], "the restart loads it like a request would, by the planner's rules");
+    rig.finishSwap("a");
+    assert.deepEqual(rig.world.grants, [], "no client is granted anything");
+    assert.deepEqual(rig.counters(), IDLE);
+  });
+
+  test("a request that arrives while the restart stops the model starts it; the stop report adds no second start", () => {
+    const rig = new Rig(new AllExclusive(), { ready: ["a"] });
+    rig.scheduler.restart("a", rig.now);
+    rig.world.states.set("a", "stopping");
+    const id = rig.request("a");
+    assert.equal(rig.world.swaps.length, 1);
+    rig.stopped("a");
+    assert.equal(rig.world.swaps.length, 1);
+    rig.finishSwap("a");
+    assert.deepEqual(rig.world.granted, [id]);
+  });
+
+  test("an unload after the restart's stop began cancels the start that would follow it", () => {
+    const rig = new Rig(new AllExclusive(), { ready: ["a"] });
+    rig.scheduler.restart("a", rig.now);
+    rig.scheduler.unload(["a"], rig.now);
+    rig.stopped("a");
+    assert.equal(rig.world.swaps.length, 0);
+  });
 });

@@ -341,34 +341,6 @@ describe("unload", () => {
   });
 });
 
-describe("idle (TTL)", () => {
-  test("stops a model with nothing in flight, waiting or queued", () => {
-    const rig = new Rig(new AllExclusive(), { ready: ["a"] });
-    rig.serveDone(rig.request("a"));
-    assert.equal(rig.scheduler.idle("a", rig.now), true);
-    assert.deepEqual(rig.world.stops, [["a"]]);
-  });
-
-  test("keeps a model with a request in flight", () => {
-    const rig = new Rig(new AllExclusive(), { ready: ["a"] });
-    rig.request("a");
-    assert.equal(rig.scheduler.idle("a", rig.now), false);
-    assert.deepEqual(rig.world.stops, []);
-  });
-
-  test("keeps a model a swap is loading, and one with queued requests", () => {
-    const rig = new Rig(new StubPlanner({ b: ["a"] }), { ready: ["a"] });
-    const a = rig.request("a");
-    rig.request("b");
-    rig.request("c");
-    rig.world.states.set("b", "ready");
-    assert.equal(rig.scheduler.idle("c", rig.now), false, "c is loading");
-    assert.equal(rig.scheduler.idle("b", rig.now), false, "b is queued");
-    rig.serveDone(a);
-    assert.deepEqual(rig.world.stops, []);
-  });
-});
-
 describe("reconfigure", () => {
   test("re-orders the queue by new priorities and fails requests for removed models", () => {
     const rig = new Rig(new AllExclusive());
@@ -403,7 +375,7 @@ describe("robustness", () => {
     assert.deepEqual(rig.counters(), IDLE);
   });
 
-  test("a poke during a drain runs another pass instead of nesting", () => {
+  test("a stop reported during a drain runs another pass instead of nesting", () => {
     const rig = new Rig(new AllExclusive(), { ready: ["a"] });
     const a = rig.request("a");
     const b = rig.request("b");
@@ -411,7 +383,7 @@ describe("robustness", () => {
     const startSwap = rig.world.startSwap.bind(rig.world);
     rig.world.startSwap = (plan) => {
       startSwap(plan);
-      rig.scheduler.poke(rig.now);
+      rig.scheduler.modelStopped("z", rig.now);
     };
     rig.serveDone(a);
     assert.deepEqual(rig.world.swaps.map((s) => s.target), ["b"]);

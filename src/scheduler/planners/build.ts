@@ -5,6 +5,7 @@
  */
 import type { Planner } from "../effects.ts";
 import { ExclusivePlanner } from "./exclusive.ts";
+import { PlannerConfigError, type PlannerIssue } from "./issue.ts";
 import { type GroupSpec, GroupsPlanner } from "./groups.ts";
 import { compileMatrix, type MatrixSpec } from "./matrix/program.ts";
 import { MatrixPlanner } from "./matrix/solve.ts";
@@ -17,22 +18,6 @@ export interface RoutingConfig {
   matrix: MatrixSpec | null;
 }
 
-/** One config problem: where it is (e.g. `groups.g1.members[2]`) and what to do. */
-export interface PlannerIssue {
-  path: string;
-  message: string;
-}
-
-/** The routing config is invalid; `issues` lists every problem found. */
-export class PlannerConfigError extends Error {
-  readonly issues: PlannerIssue[];
-
-  constructor(issues: PlannerIssue[]) {
-    super(`invalid routing config:\n${issues.map((issue) => `  - ${issue.path}: ${issue.message}`).join("\n")}`);
-    this.name = "PlannerConfigError";
-    this.issues = issues;
-  }
-}
 
 function groupIssues(groups: Record<string, GroupSpec>, models: Set<string>, at: (rest: string) => string): PlannerIssue[] {
   const issues: PlannerIssue[] = [];

@@ -4,7 +4,7 @@
  * indices, sets in tie-break order, and every problem reported at once with
  * the config path it came from.
  */
-import type { PlannerIssue } from "../build.ts";
+import type { PlannerIssue } from "../issue.ts";
 import { parseSetExpression, type SetExpr, SetSyntaxError } from "./dsl.ts";
 
 /** The matrix block as the config gives it (sets in the user's YAML order). */
