@@ -59,3 +59,18 @@ export class ModelswapError extends Error {
     };
   }
 }
+
+/**
+ * Any thrown value as a ModelswapError. An error that carries an HTTP status
+ * and code (the scheduler's refusals) keeps them; anything else is a 500
+ * whose message names the cause, never a stack trace.
+ */
+export function toModelswapError(error: unknown): ModelswapError {
+  if (error instanceof ModelswapError) return error;
+  if (error instanceof Error && "status" in error && typeof error.status === "number" && "code" in error && typeof error.code === "string") {
+    const { details, retryAfter } = error as Error & { details?: ErrorDetails; retryAfter?: number };
+    return new ModelswapError(error.status, error.code, error.message, details, retryAfter);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new ModelswapError(500, "internal_error", `modelswap internal error: ${message}`);
+}

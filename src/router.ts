@@ -5,32 +5,20 @@
  * stopped, a client gone) back into scheduler events. It keeps no timers and
  * no decisions of its own.
  */
+import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import type { Config } from "./config/schema.ts";
-import { ModelswapError } from "./errors.ts";
+import { ModelswapError, toModelswapError } from "./errors.ts";
+import type { Lease, Ticket } from "./lease.ts";
 import type { Logger } from "./logging/logger.ts";
 import { NO_OBSERVER, type Observer } from "./observer.ts";
 import type { Effects, Planner, RequestId, StopReason, SwapPlan } from "./scheduler/effects.ts";
-import { SchedulerError } from "./scheduler/refusal.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
-import { schedulerSettings, upstreamSpec } from "./setup.ts";
-import { sameSpec, type UpstreamSpec } from "./upstream/spec.ts";
+import { ProcessTable, type SpecChanges } from "./processes.ts";
+import { schedulerSettings, upstreamSpecs } from "./setup.ts";
+import type { UpstreamSpec } from "./upstream/spec.ts";
 import type { ModelState } from "./upstream/state.ts";
-import type { ModelProcess, ProcessStatus, UpstreamConnection, UpstreamHooks } from "./upstream/upstream.ts";
-
-/** The right to send requests to a ready model's process; release it exactly once. */
-export interface Lease extends UpstreamConnection {
-  readonly model: string;
-  /** Ends this request's claim on the model (serve done). Safe to call twice. */
-  release(): void;
-}
-
-/** A request admitted by the scheduler, waiting for its model. */
-export interface Ticket {
-  /** Resolves when the model is ready for this request; rejects on failure or cancel. */
-  lease: Promise<Lease>;
-  /** True when the model was not ready at admission (the client will wait). */
-  mustWait: boolean;
-}
+import type { ModelProcess, ProcessStatus, UpstreamHooks } from "./upstream/upstream.ts";
+import { Waiters } from "./waiters.ts";
 
 /** Per-model facts for `/running` and `/api/status`. */
 export interface ModelStatus extends ProcessStatus {
@@ -39,22 +27,6 @@ export interface ModelStatus extends ProcessStatus {
   queued: number;
 }
 
-/** Time as the router sees it; a fake one in tests. */
-export interface Clock {
-  now(): number;
-  /** Call `wake` at time `at` (ms, same clock); returns a function that cancels it. */
-  wakeAt(at: number, wake: () => void): () => void;
-}
-
-/** The wall clock. */
-export const SYSTEM_CLOCK: Clock = {
-  now: () => Date.now(),
-  wakeAt(at, wake) {
-    const timer = setTimeout(wake, Math.max(0, at - Date.now()));
-    return () => clearTimeout(timer);
-  },
-};
-
 /** What the router needs besides the config. */
 export interface RouterDeps {
   log: Logger;
@@ -62,25 +34,8 @@ export interface RouterDeps {
   processes(spec: UpstreamSpec, hooks: UpstreamHooks): ModelProcess;
   /** Metrics, events and activity (default: none). */
   observer?: Observer;
+  /** Default: the wall clock. */
   clock?: Clock;
-}
-
-interface Pending {
-  model: string;
-  signal: AbortSignal;
-  resolve(lease: Lease): void;
-  reject(error: ModelswapError): void;
-  onPosition?: (position: number) => void;
-  detach(): void;
-}
-
-/** The scheduler's refusals become HTTP errors with the same status, code and message. */
-function httpError(error: Error): ModelswapError {
-  if (error instanceof ModelswapError) return error;
-  if (error instanceof SchedulerError) {
-    return new ModelswapError(error.status, error.code, error.message, error.details, error.retryAfter);
-  }
-  return new ModelswapError(500, "internal_error", `modelswap internal error: ${error.message}`);
 }
 
 /** The router: one per running server; a config reload reconfigures it. */
@@ -89,9 +44,8 @@ export class Router {
   readonly #deps: RouterDeps;
   readonly #clock: Clock;
   readonly #observer: Observer;
-  readonly #processes = new Map<string, ModelProcess>();
-  readonly #pending = new Map<RequestId, Pending>();
-  readonly #stops = new Map<string, Promise<void>>();
+  readonly #processes: ProcessTable;
+  readonly #waiters = new Waiters<Lease>();
   readonly #scheduler: Scheduler;
   #cancelWake = () => {};
   #nextId = 1;
@@ -102,7 +56,7 @@ export class Router {
     this.#deps = deps;
     this.#clock = deps.clock ?? SYSTEM_CLOCK;
     this.#observer = deps.observer ?? NO_OBSERVER;
-    for (const id of Object.keys(setup.config.models)) this.#addProcess(upstreamSpec(setup.config, id));
+    this.#processes = new ProcessTable(upstreamSpecs(setup.config), (spec) => this.#createProcess(spec));
     this.#scheduler = new Scheduler(setup.planner, this.#effects(), schedulerSettings(setup.config));
   }
 
@@ -113,7 +67,7 @@ export class Router {
 
   /** A model's process state (advisory), or undefined for an unknown id. */
   state(model: string): ModelState | undefined {
-    return this.#processes.get(model)?.state;
+    return this.#processes.state(model);
   }
 
   /**
@@ -125,29 +79,18 @@ export class Router {
     if (this.#closed) throw new ModelswapError(503, "shutting_down", "modelswap is shutting down; retry against the new instance");
     const id = this.#nextId++;
     const mustWait = this.state(model) !== "ready";
-    let pending!: Pending;
-    const lease = new Promise<Lease>((resolve, reject) => {
-      pending = { model, signal, resolve, reject, onPosition, detach: () => signal.removeEventListener("abort", cancel) };
-    });
-    lease.catch(() => {}); // a rejection nobody awaits (client gone) is not an error
-    /** The client left before its grant: leave the scheduler, exactly once. */
-    const cancel = () => {
-      if (!this.#pending.delete(id)) return;
-      pending.detach();
+    const lease = this.#waiters.add(id, model, signal, () => {
+      // The client left before its grant: it leaves the scheduler too.
       this.#scheduler.cancel(id, this.#clock.now());
       this.#observer.loadChanged();
-      pending.reject(new ModelswapError(499, "client_closed", `client closed the request for model "${model}" while it waited`, { model }));
-    };
-    signal.addEventListener("abort", cancel, { once: true });
-    this.#pending.set(id, pending);
+    }, onPosition);
     const admission = this.#scheduler.request(id, model, this.#clock.now());
     if (!admission.ok) {
-      this.#pending.delete(id);
-      pending.detach();
-      throw httpError(admission.error);
+      this.#waiters.drop(id);
+      throw toModelswapError(admission.error);
     }
     this.#observer.loadChanged();
-    if (signal.aborted) cancel();
+    if (signal.aborted) this.#waiters.cancel(id);
     return { lease, mustWait };
   }
 
@@ -156,7 +99,7 @@ export class Router {
    * it neither loads the model nor takes a slot. 409 when it is not loaded.
    */
   assetLease(model: string, path: string): Lease {
-    const connection = this.#processes.get(model)?.connection();
+    const connection = this.#processes.connection(model);
     if (!connection) {
       throw new ModelswapError(409, "model_not_loaded", `model "${model}" is not loaded; ${path} does not load it (upstream.ignorePaths)`, { model });
     }
@@ -166,8 +109,7 @@ export class Router {
   /** Stop models (all when `"all"`) and fail what waits for them; resolves when stopped. */
   async unload(models: string[] | "all"): Promise<void> {
     this.#scheduler.unload(models, this.#clock.now());
-    const ids = models === "all" ? [...this.#processes.keys()] : models;
-    await Promise.all(ids.map((id) => this.#stops.get(id)));
+    await this.#processes.stopped(models);
   }
 
   /** Load a model as if a request came in and finished at once (preload, UI "load"). */
@@ -178,23 +120,17 @@ export class Router {
 
   /** Per-model status, sorted by id. */
   status(): ModelStatus[] {
-    const snap = this.#scheduler.snapshot();
-    const queued = new Map<string, number>();
-    for (const q of snap.queued) queued.set(q.model, (queued.get(q.model) ?? 0) + 1);
-    for (const s of snap.swaps) queued.set(s.target, (queued.get(s.target) ?? 0) + s.waiters);
-    return [...this.#processes].map(([model, process]) => ({
-      model,
-      ...process.status(),
-      inFlight: snap.inFlight[model] ?? 0,
-      queued: queued.get(model) ?? 0,
-    })).sort((a, b) => a.model.localeCompare(b.model));
+    const { inFlight, waiting } = this.#scheduler.snapshot();
+    return this.#processes.status()
+      .map((process) => ({ ...process, inFlight: inFlight[process.model] ?? 0, queued: waiting[process.model] ?? 0 }))
+      .sort((a, b) => a.model.localeCompare(b.model));
   }
 
   /** Refuse new requests, fail waiting ones, stop every model and wait until all are reaped. */
   async shutdown(): Promise<void> {
     this.#closed = true;
     this.#scheduler.shutdown(this.#clock.now());
-    await Promise.all([...this.#processes.values()].map((process) => process.stop()));
+    await this.#processes.stopAll();
   }
 
   /**
@@ -203,43 +139,26 @@ export class Router {
    * its in-flight requests are done; removed models stop; new ones appear
    * (one removed a moment ago and still stopping comes back as itself).
    */
-  reconfigure(setup: { config: Config; planner: Planner }): { added: string[]; changed: string[]; removed: string[] } {
+  reconfigure(setup: { config: Config; planner: Planner }): SpecChanges {
     const { config } = setup;
-    const before = this.#config.models;
     const now = this.#clock.now();
-    const removed = Object.keys(before).filter((id) => !Object.hasOwn(config.models, id));
+    const removed = Object.keys(this.#config.models).filter((id) => !Object.hasOwn(config.models, id));
     if (removed.length) this.#scheduler.unload(removed, now);
     this.#config = config;
-    const added: string[] = [];
-    const changed: string[] = [];
-    for (const id of Object.keys(config.models)) {
-      const spec = upstreamSpec(config, id);
-      const process = this.#processes.get(id);
-      if (!Object.hasOwn(before, id)) added.push(id);
-      if (!process) this.#addProcess(spec);
-      else if (!sameSpec(spec, process.configuredSpec)) {
-        process.updateSpec(spec);
-        if (Object.hasOwn(before, id)) changed.push(id);
-      }
-    }
-    for (const id of removed) {
-      void (this.#stops.get(id) ?? Promise.resolve()).then(() => {
-        if (!Object.hasOwn(this.#config.models, id)) this.#processes.delete(id);
-      });
-    }
+    const changes = this.#processes.apply(upstreamSpecs(config));
     this.#scheduler.reconfigure(setup.planner, schedulerSettings(config), now);
-    for (const id of changed) this.#scheduler.restart(id, now);
-    return { added, changed, removed };
+    for (const id of changes.changed) this.#scheduler.restart(id, now);
+    return changes;
   }
 
   /** Kill every model's process group at once (second Ctrl-C). */
   kill(): void {
-    for (const process of this.#processes.values()) process.kill();
+    this.#processes.kill();
   }
 
-  #addProcess(spec: UpstreamSpec): void {
+  #createProcess(spec: UpstreamSpec): ModelProcess {
     const { log } = this.#deps;
-    this.#processes.set(spec.id, this.#deps.processes(spec, {
+    return this.#deps.processes(spec, {
       log: (level, message) => log[level](message),
       onCrash: (model, reason) => this.#observer.crashed(model, reason),
       onState: (model, from, to) => {
@@ -247,23 +166,16 @@ export class Router {
         this.#observer.modelState(model, from, to);
         if (to === "stopped") this.#scheduler.modelStopped(model, this.#clock.now());
       },
-    }));
+    });
   }
 
   #effects(): Effects {
     return {
       isReady: (model) => this.state(model) === "ready",
-      runningModels: () =>
-        [...this.#processes].filter(([, p]) => p.state !== "stopped" && p.state !== "failed").map(([id]) => id).sort(),
+      runningModels: () => this.#processes.running(),
       startSwap: (plan) => void this.#swap(plan),
-      grant: (id, model) => this.#grant(id, model),
-      fail: (id, error) => {
-        const pending = this.#pending.get(id);
-        if (!pending) return;
-        this.#pending.delete(id);
-        pending.detach();
-        pending.reject(httpError(error));
-      },
+      grant: (id, model) => this.#waiters.grant(id, () => this.#lease(id, model)),
+      fail: (id, error) => this.#waiters.fail(id, toModelswapError(error)),
       stopModels: (models, reason) => {
         for (const model of models) this.#stop(model, reason);
       },
@@ -271,23 +183,17 @@ export class Router {
         this.#cancelWake();
         this.#cancelWake = at === null ? () => {} : this.#clock.wakeAt(at, () => this.#scheduler.tick(this.#clock.now()));
       },
-      queuePosition: (id, position) => this.#pending.get(id)?.onPosition?.(position),
+      queuePosition: (id, position) => this.#waiters.position(id, position),
       debug: (message) => this.#deps.log.debug(`scheduler: ${message}`),
     };
   }
 
-  #grant(id: RequestId, model: string): boolean {
-    const pending = this.#pending.get(id);
-    if (!pending || pending.signal.aborted) return false;
-    this.#pending.delete(id);
-    pending.detach();
-    const connection = this.#processes.get(model)?.connection();
-    if (!connection) {
-      pending.reject(new ModelswapError(502, "upstream_stopped", `model "${model}" stopped just before it could serve this request; send it again`, { model }));
-      return false;
-    }
+  /** The lease of a granted request, or the error when its process stopped a moment ago. */
+  #lease(id: RequestId, model: string): Lease | ModelswapError {
+    const connection = this.#processes.connection(model);
+    if (!connection) return new ModelswapError(502, "upstream_stopped", `model "${model}" stopped just before it could serve this request; send it again`, { model });
     let released = false;
-    pending.resolve({
+    return {
       ...connection,
       model,
       release: () => {
@@ -296,8 +202,7 @@ export class Router {
         this.#scheduler.serveDone(id, this.#clock.now());
         this.#observer.loadChanged();
       },
-    });
-    return true;
+    };
   }
 
   async #swap(plan: SwapPlan): Promise<void> {
@@ -309,7 +214,7 @@ export class Router {
     let error: ModelswapError | null = null;
     try {
       await Promise.all(plan.evict.map((model) => this.#stop(model)));
-      await this.#processes.get(plan.target)!.ensureReady();
+      await this.#processes.ensureReady(plan.target);
       log.info(`${plan.target}: ready in ${this.#clock.now() - started} ms`);
     } catch (cause) {
       error = cause instanceof ModelswapError
@@ -322,17 +227,10 @@ export class Router {
     this.#observer.loadChanged();
   }
 
-  /** Stop a model's process; concurrent stops share one. */
+  /** Stop a model's process, saying why when it is not plain to see. */
   #stop(model: string, reason?: StopReason): Promise<void> {
-    const process = this.#processes.get(model);
-    if (!process) return Promise.resolve();
     if (reason === "ttl") this.#deps.log.info(`${model}: unloaded after ${this.#config.models[model]?.ttl}s idle (ttl)`);
     if (reason === "restart") this.#deps.log.info(`${model}: settings changed; restarting it with the new settings`);
-    let stopping = this.#stops.get(model);
-    if (!stopping) {
-      stopping = process.stop().finally(() => this.#stops.delete(model));
-      this.#stops.set(model, stopping);
-    }
-    return stopping;
+    return this.#processes.stop(model);
   }
 }

@@ -48,8 +48,13 @@ export async function loadSetupFile(path: string, readTextFile: (p: string) => P
   return { ...(await loadConfigFile(path, readTextFile, { ...options, check: planner.check })), planner: planner.built() };
 }
 
+/** How every configured model is run. */
+export function upstreamSpecs(config: Config): UpstreamSpec[] {
+  return Object.keys(config.models).map((id) => upstreamSpec(config, id));
+}
+
 /** How the configured model `id` is run. */
-export function upstreamSpec(config: Config, id: string): UpstreamSpec {
+function upstreamSpec(config: Config, id: string): UpstreamSpec {
   const model = config.models[id];
   return {
     id,

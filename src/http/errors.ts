@@ -3,18 +3,11 @@
  * `{"error":{"message","type","code",...}}`; Anthropic routes get
  * `{"type":"error","error":{"type","message"}}`.
  */
-import { ModelswapError } from "../errors.ts";
+import { toModelswapError } from "../errors.ts";
 import { formatSSE } from "../sse.ts";
 
 /** Wire shape of an error body. */
 export type ErrorFlavor = "openai" | "anthropic";
-
-/** Any thrown value as a ModelswapError (unknown errors become a 500 without a stack trace). */
-export function asModelswapError(error: unknown): ModelswapError {
-  if (error instanceof ModelswapError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new ModelswapError(500, "internal_error", `modelswap internal error: ${message}`);
-}
 
 const ANTHROPIC_TYPES: Record<number, string> = {
   400: "invalid_request_error",
@@ -28,7 +21,7 @@ const ANTHROPIC_TYPES: Record<number, string> = {
 
 /** The HTTP response for an error, in the flavor of the route that failed. */
 export function errorResponse(error: unknown, flavor: ErrorFlavor = "openai"): Response {
-  const err = asModelswapError(error);
+  const err = toModelswapError(error);
   const headers = new Headers({ "content-type": "application/json" });
   if (err.retryAfter !== undefined) headers.set("retry-after", String(err.retryAfter));
   if (err.status === 401) headers.set("www-authenticate", 'Bearer realm="modelswap"');
@@ -42,5 +35,5 @@ export function errorResponse(error: unknown, flavor: ErrorFlavor = "openai"): R
 
 /** The same error as a final SSE event, for streams that already sent a 200. */
 export function errorEvent(error: unknown): string {
-  return formatSSE({ data: JSON.stringify(asModelswapError(error).toJSON()) });
+  return formatSSE({ data: JSON.stringify(toModelswapError(error).toJSON()) });
 }

@@ -5,9 +5,10 @@
  * real answer then continues in the same stream. A load that fails after
  * the stream began ends it with an error event that says why.
  */
-import type { Lease } from "../router.ts";
+import type { Lease } from "../lease.ts";
 import { formatSSE } from "../sse.ts";
-import { asModelswapError, errorEvent } from "./errors.ts";
+import { toModelswapError } from "../errors.ts";
+import { errorEvent } from "./errors.ts";
 
 const encoder = new TextEncoder();
 
@@ -90,7 +91,7 @@ export function loadingResponse(options: LoadingOptions): Response {
         } catch (error) {
           clearInterval(ticker);
           if (options.signal.aborted) return controller.close();
-          controller.enqueue(encoder.encode(errorEvent(asModelswapError(error))));
+          controller.enqueue(encoder.encode(errorEvent(toModelswapError(error))));
           controller.close();
           return;
         }

@@ -5,11 +5,10 @@
  * model, with loading feedback when the client streams — or stream it to the
  * peer.
  */
-import { ModelswapError } from "../errors.ts";
+import { ModelswapError, toModelswapError } from "../errors.ts";
 import type { RequestObservation } from "../observer.ts";
-import type { Lease } from "../router.ts";
+import type { Lease } from "../lease.ts";
 import type { RouteContext } from "./context.ts";
-import { asModelswapError } from "./errors.ts";
 import { rewriteBody, rewriteQueryModel } from "./filters.ts";
 import { LoadingProgress, loadingResponse } from "./loading.ts";
 import { type ModelRequest, readModelRequest } from "./model.ts";
@@ -88,7 +87,7 @@ async function localRoute(ctx: RouteContext, request: Request, upstreamPath: str
   try {
     ticket = router.request(id, request.signal, progress.update);
   } catch (error) {
-    observation.end({ status: asModelswapError(error).status, bytes: 0, error: asModelswapError(error).message });
+    observation.end({ status: toModelswapError(error).status, bytes: 0, error: toModelswapError(error).message });
     throw error;
   }
   const send = (lease: Lease) => {
@@ -106,7 +105,7 @@ async function localRoute(ctx: RouteContext, request: Request, upstreamPath: str
     });
   };
   const lease = ticket.lease.catch((error) => {
-    const err = asModelswapError(error);
+    const err = toModelswapError(error);
     observation.end({ status: err.status, bytes: 0, error: err.message });
     throw err;
   });

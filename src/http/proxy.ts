@@ -6,7 +6,7 @@
  * model and why.
  */
 import { ModelswapError } from "../errors.ts";
-import type { Lease } from "../router.ts";
+import type { Lease } from "../lease.ts";
 import { relay, type RelayOutcome, upstreamHeaders } from "./relay.ts";
 
 /** Everything {@link forward} needs. */

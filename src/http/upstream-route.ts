@@ -7,7 +7,7 @@
  */
 import { Hono } from "hono";
 import { ModelswapError } from "../errors.ts";
-import type { Lease } from "../router.ts";
+import type { Lease } from "../lease.ts";
 import type { ServeInfo } from "../runtime/runtime.ts";
 import type { RouteContext } from "./context.ts";
 import { modelNotFound, type Resolved } from "./names.ts";

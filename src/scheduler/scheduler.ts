@@ -46,6 +46,8 @@ export interface SchedulerSnapshot {
   reserved: Record<string, number>;
   /** Swaps in progress. */
   swaps: Array<{ id: number; target: string; evict: string[]; waiters: number }>;
+  /** Client requests waiting for each model: queued, or waiting on its swap. */
+  waiting: Record<string, number>;
   /** The starved request whose swap is being cleared (`holding`: models taking no new work), if any. */
   starving: { id: RequestId; model: string; holding: string[] } | null;
 }
@@ -349,7 +351,17 @@ export class Scheduler {
       starving: this.#fence
         ? { id: this.#fence.request.id, model: this.#fence.request.model, holding: [...this.#fence.evict] }
         : null,
+      waiting: this.#waitingPerModel(),
     };
+  }
+
+  #waitingPerModel(): Record<string, number> {
+    const waiting: Record<string, number> = {};
+    const waiters = [...this.#swaps.values()].flatMap((swap) => swap.waiters.filter((waiter) => waiter.stage === "waiting"));
+    for (const request of [...this.#queue, ...waiters]) {
+      if (!request.internal) waiting[request.model] = (waiting[request.model] ?? 0) + 1;
+    }
+    return waiting;
   }
 
   // ---- one event ----
