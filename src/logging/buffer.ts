@@ -78,6 +78,11 @@ export class LogBuffer {
           if (history) controller.enqueue(encoder.encode(history));
         }
         unsubscribe = this.subscribe((text) => {
+          // A reader with no room left costs a count, not an encoding (ASCII log text: one byte per character).
+          if ((controller.desiredSize ?? 0) <= 0) {
+            dropped += text.length;
+            return;
+          }
           const bytes = encoder.encode(text);
           if ((controller.desiredSize ?? 0) < bytes.length) {
             dropped += bytes.length;

@@ -78,8 +78,9 @@ export class EventFeed {
     let bytes: Uint8Array | null = null;
     for (const subscriber of this.#subscribers) {
       if (isLog && !subscriber.logs) continue;
-      bytes ??= sseMessage(event, data);
-      this.#deliver(subscriber, bytes);
+      // A subscriber with no room left costs nothing more than a count: nothing is serialized for it.
+      if ((subscriber.controller.desiredSize ?? 0) <= 0) this.#drop(subscriber);
+      else this.#deliver(subscriber, bytes ??= sseMessage(event, data));
     }
   }
 
@@ -111,12 +112,13 @@ export class EventFeed {
 
   #deliver(subscriber: Subscriber, bytes: Uint8Array): void {
     const room = subscriber.controller.desiredSize ?? 0;
-    if (room < bytes.byteLength) {
-      subscriber.dropped++;
-      this.#dropped++;
-      return;
-    }
-    this.#enqueue(subscriber, bytes);
+    if (room < bytes.byteLength) this.#drop(subscriber);
+    else this.#enqueue(subscriber, bytes);
+  }
+
+  #drop(subscriber: Subscriber): void {
+    subscriber.dropped++;
+    this.#dropped++;
   }
 
   /** Enqueue, first telling a subscriber that lost messages and re-sending it the whole state. */
