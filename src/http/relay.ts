@@ -192,6 +192,9 @@ export async function relay(options: RelayOptions): Promise<Response> {
       try {
         const chunk = await reader.read();
         stall.idle();
+        // An event stream that ends before its first byte was cut off: no server sends an empty one. (Bun's fetch
+        // reports a reset connection as a clean end when the body is delimited by the connection's close.)
+        if (chunk.done && isEventStream && bytes === 0) throw new Error("the connection closed before the first event");
         if (chunk.done) {
           stall.stop();
           controller.close();

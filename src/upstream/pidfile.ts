@@ -4,8 +4,12 @@
  * gets a small JSON file naming the router and the process; at startup,
  * {@link reapLeftovers} stops the groups of records whose router is dead.
  * Identity is pid plus start time (and command line), so a process that
- * merely reused a recorded pid is never touched.
+ * merely reused a recorded pid is never touched. The records live in a
+ * private directory (checked before it is trusted) and only this user's own
+ * files in it are read: no other local user can make the router kill a
+ * process or overwrite a file.
  */
+import { ensurePrivateDir, ownedFiles, writeNewFile } from "../runtime/private-files.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { parseProcStat } from "../runtime/procfs.ts";
 
@@ -61,12 +65,16 @@ function recordPath(dir: string, record: Pick<SpawnRecord, "routerPid" | "pid">)
   return `${dir}/${record.routerPid}-${record.pid}.json`;
 }
 
-/** Write the record for a spawned upstream atomically (temp file, then rename); returns its path. */
+/**
+ * Write the record for a spawned upstream atomically (a new temp file, then
+ * rename) into the private `dir`; returns its path. Throws
+ * UnsafeDirectoryError when `dir` is not private.
+ */
 export async function recordSpawn(dir: string, record: SpawnRecord, runtime: Runtime): Promise<string> {
-  await runtime.mkdir(dir);
+  await ensurePrivateDir(dir);
   const path = recordPath(dir, record);
   const temp = `${path}.tmp`;
-  await runtime.writeTextFile(temp, JSON.stringify(record) + "\n");
+  await writeNewFile(temp, JSON.stringify(record) + "\n");
   await runtime.rename(temp, path);
   return path;
 }
@@ -111,20 +119,24 @@ async function waitGone(pid: number, runtime: Runtime, ms: number): Promise<void
 
 /**
  * At startup: stop the upstream groups left behind by routers that are no
- * longer running, and delete their records. Records of a live router are left
- * alone; files that cannot be parsed are skipped and kept (they may be another
- * router's write in progress). Returns the pids whose groups were stopped.
+ * longer running, and delete their records. Only this user's own regular
+ * files are read; records of a live router are left alone; files that cannot
+ * be parsed are skipped and kept (they may be another router's write in
+ * progress); temp files of dead routers' unfinished writes are deleted.
+ * Returns the pids whose groups were stopped. Throws UnsafeDirectoryError
+ * when `dir` exists but is not private.
  */
 export async function reapLeftovers(
   dir: string,
   runtime: Runtime,
   warn: (message: string) => void = (m) => console.error(m),
 ): Promise<number[]> {
-  let names: string[];
-  try {
-    names = await runtime.readDir(dir);
-  } catch {
-    return []; // no directory: nothing was ever recorded
+  if (!(await runtime.stat(dir))) return []; // nothing was ever recorded
+  await ensurePrivateDir(dir);
+  const names = await ownedFiles(dir);
+  for (const name of names.filter((n) => n.endsWith(".json.tmp"))) {
+    const routerPid = Number(name.split("-")[0]);
+    if (!runtime.isAlive(routerPid)) await runtime.remove(`${dir}/${name}`).catch(() => {});
   }
   const reaped: number[] = [];
   for (const name of names.filter((n) => n.endsWith(".json"))) {

@@ -45,13 +45,22 @@ export function demoCmd(extra = ""): string {
   return `\${SELF} demo-upstream --port \${PORT} ${extra}`.trim();
 }
 
-/** Start a router on a free port with this config text. */
-export async function startRouter(yaml: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<RouterProcess> {
+/**
+ * Start a router on a free port with this config text. `program` replaces
+ * the argv that runs it (default: `src/main.ts` on this runtime), e.g. the
+ * compiled binary.
+ */
+export async function startRouter(
+  yaml: string,
+  extraArgs: string[] = [],
+  env: Record<string, string> = {},
+  program: string[] = routerArgv(),
+): Promise<RouterProcess> {
   // A random port range per router keeps suites that run at the same time from meeting on 5800.
   const ports = /^startPort:/m.test(yaml) ? "" : `startPort: ${20000 + Math.floor(Math.random() * 400) * 100}\n`;
   const configPath = writeConfig(ports + yaml);
   const proc = runtime.spawn({
-    argv: [...routerArgv(), "--config", configPath, "--listen", "127.0.0.1:0", ...extraArgs],
+    argv: [...program, "--config", configPath, "--listen", "127.0.0.1:0", ...extraArgs],
     env,
     output: "pipe",
   });
