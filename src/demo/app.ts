@@ -13,6 +13,7 @@ import { llamaRoutes } from "./llama.ts";
 import { mediaRoutes } from "./media.ts";
 import { openaiRoutes } from "./openai.ts";
 import { retrievalRoutes } from "./retrieval.ts";
+import { slotRoutes } from "./slots.ts";
 
 /** The Hono app serving every demo endpoint; its startup clock starts now. */
 export function demoApp(options: DemoOptions, runtime: Runtime): Hono {
@@ -20,6 +21,7 @@ export function demoApp(options: DemoOptions, runtime: Runtime): Hono {
   const app = new Hono();
   introspectionRoutes(app, demo);
   llamaRoutes(app, demo);
+  slotRoutes(app, demo);
   openaiRoutes(app, demo);
   anthropicRoutes(app, demo);
   retrievalRoutes(app, demo);

@@ -19,7 +19,12 @@ export interface Demo {
   id(prefix: string): string;
   /** The current Unix time in seconds, for `created` fields. */
   now(): number;
+  /** What each slot's prompt cache holds: the tokens of the last prompt it evaluated. */
+  readonly slots: string[][];
 }
+
+/** Slots of every demo upstream, as `/props` reports `total_slots`. */
+export const SLOT_COUNT = 4;
 
 /** A fresh {@link Demo} whose clock starts now. */
 export function createDemo(options: DemoOptions, runtime: Runtime): Demo {
@@ -33,5 +38,6 @@ export function createDemo(options: DemoOptions, runtime: Runtime): Demo {
     loading: () => uptimeMs() < options.startupMs,
     id: (prefix) => `${prefix}-demo${nextId++}`,
     now: () => Math.floor(Date.now() / 1000),
+    slots: Array.from({ length: SLOT_COUNT }, () => []),
   };
 }

@@ -15,6 +15,12 @@ export interface DemoOptions {
   crashAfterMs: number | null;
   hangHealth: boolean;
   hangHealthAfterMs: number | null;
+  /** Where slot saves go (`POST /slots/N?action=save`), as llama-server's flag; null: slot actions are refused. */
+  slotSavePath: string | null;
+  /** Delay of every slot save/restore, to stand for a slow disk or a stuck server. */
+  stallSlotsMs: number;
+  /** `--no-slots`: no `/slots` endpoint at all, like llama-server's flag. */
+  noSlots: boolean;
   stallMs: number;
   ignoreSigterm: boolean;
   spawnGrandchild: boolean;
@@ -40,7 +46,11 @@ fault injection:
   --spawn-grandchild       start \`sleep 600\` in this process group and print its pid
   --port-in-use            fail like llama-server does when its port is taken (exit 1)
   --log-lines N            print N lines to stderr at start
-  --record-disconnect FILE append a line to FILE when a client disconnects mid-response`;
+  --record-disconnect FILE append a line to FILE when a client disconnects mid-response
+prompt cache (llama-server's slot save/restore):
+  --slot-save-path DIR     allow POST /slots/N?action=save|restore with files in DIR
+  --stall-slots-ms MS      every slot save/restore takes MS ms
+  --no-slots               no /slots endpoint (501), like llama-server --no-slots`;
 
 const DEFAULT_REPLY = "Hello from the modelswap demo upstream, a stand-in for llama-server.";
 
@@ -57,12 +67,15 @@ const VALUE_FLAGS: Record<string, [keyof DemoOptions, "int" | "text"]> = {
   "--hang-health-after-ms": ["hangHealthAfterMs", "int"],
   "--log-lines": ["logLines", "int"],
   "--record-disconnect": ["recordDisconnect", "text"],
+  "--slot-save-path": ["slotSavePath", "text"],
+  "--stall-slots-ms": ["stallSlotsMs", "int"],
 };
 const BOOLEAN_FLAGS: Record<string, keyof DemoOptions> = {
   "--hang-health": "hangHealth",
   "--ignore-sigterm": "ignoreSigterm",
   "--spawn-grandchild": "spawnGrandchild",
   "--port-in-use": "portInUse",
+  "--no-slots": "noSlots",
 };
 
 /** The options before any flag is applied (`--port` has no default: -1 means "missing"). */
@@ -77,6 +90,9 @@ function defaults(): DemoOptions {
     crashAfterMs: null,
     hangHealth: false,
     hangHealthAfterMs: null,
+    slotSavePath: null,
+    stallSlotsMs: 0,
+    noSlots: false,
     stallMs: 0,
     ignoreSigterm: false,
     spawnGrandchild: false,

@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import type { Demo } from "./context.ts";
 import { armCrash, recordDisconnect, stallMs } from "./faults.ts";
 import { errorResponse, type Json, readJson } from "./http.ts";
-import { countPromptTokens, tokenize } from "./text.ts";
+import { promptTokens, tokenize } from "./text.ts";
 
 /** Per-request facts shared by the generation endpoints. */
 export interface Generation {
@@ -16,6 +16,30 @@ export interface Generation {
   tokens: string[];
   finishReason: "stop" | "length";
   promptTokens: number;
+  /** Prompt tokens a slot's cache already held (llama-server's `cache_n`): not evaluated again. */
+  cachedTokens: number;
+}
+
+/**
+ * Run the prompt through the slot whose cache shares the longest prefix
+ * with it (else an empty one, else slot 0), as llama-server picks slots;
+ * returns how many tokens the cache saved. The slot then holds this prompt.
+ */
+function usePromptCache(demo: Demo, prompt: string[]): number {
+  const shared = (cached: string[]) => {
+    let n = 0;
+    while (n < cached.length && n < prompt.length && cached[n] === prompt[n]) n++;
+    return n === cached.length || n === prompt.length ? n : 0;
+  };
+  let best = demo.slots.findIndex((cached) => cached.length === 0);
+  let bestShared = 0;
+  demo.slots.forEach((cached, slot) => {
+    const n = shared(cached);
+    if (n > bestShared) [best, bestShared] = [slot, n];
+  });
+  demo.slots[Math.max(best, 0)] = prompt;
+  // The last prompt token is always evaluated again, as llama-server does.
+  return Math.min(bestShared, prompt.length - 1);
 }
 
 /** Resolve after `ms`, or at once when `signal` aborts. */
@@ -51,11 +75,13 @@ export function planGeneration(demo: Demo, body: Json, maxKeys: string[], prompt
   const all = tokenize(demo.options.reply);
   const limitKey = maxKeys.find((key) => typeof body[key] === "number" && (body[key] as number) >= 0);
   const limit = limitKey === undefined ? Infinity : (body[limitKey] as number);
+  const tokens = promptTokens(prompt);
   return {
     model: typeof body.model === "string" ? body.model : demo.options.model,
     tokens: all.slice(0, limit),
     finishReason: limit < all.length ? "length" : "stop",
-    promptTokens: countPromptTokens(prompt),
+    promptTokens: Math.max(tokens.length, 1),
+    cachedTokens: tokens.length > 0 ? usePromptCache(demo, tokens) : 0,
   };
 }
 
@@ -63,7 +89,8 @@ export function planGeneration(demo: Demo, body: Json, maxKeys: string[], prompt
 export function timings(gen: Generation, started: number, emitted: number) {
   const predictedMs = Math.max(Date.now() - started, 0.001);
   return {
-    prompt_n: gen.promptTokens,
+    cache_n: gen.cachedTokens,
+    prompt_n: gen.promptTokens - gen.cachedTokens,
     prompt_ms: 0.5,
     prompt_per_second: gen.promptTokens / 0.0005,
     predicted_n: emitted,

@@ -1,11 +1,11 @@
 /**
  * The demo's llama-server native API: `/health` (which the router polls to
- * see a model is ready), `/props`, `/slots`, `/tokenize`, `/detokenize`,
+ * see a model is ready), `/props`, `/tokenize`, `/detokenize`,
  * `/apply-template`, and the native completion endpoints `/completion`,
  * `/completions` and `/infill`.
  */
 import type { Context, Hono } from "hono";
-import type { Demo } from "./context.ts";
+import { type Demo, SLOT_COUNT } from "./context.ts";
 import { hangUntilClientLeaves, healthHangs } from "./faults.ts";
 import { completionBody, emitTokens, generateQuietly, planGeneration, timings } from "./generation.ts";
 import { clientGone, type Json, readJson } from "./http.ts";
@@ -57,15 +57,11 @@ export function llamaRoutes(app: Hono, demo: Demo): void {
     c.json({
       model,
       model_path: `/models/${model}.gguf`,
-      total_slots: 4,
+      total_slots: SLOT_COUNT,
       chat_template: CHAT_TEMPLATE,
       build_info: "b0-demo",
       default_generation_settings: { n_ctx: 2048, params: { n_predict: -1 } },
     }));
-  app.get(
-    "/slots",
-    (c) => c.json(Array.from({ length: 4 }, (_, slot) => ({ id: slot, n_ctx: 2048, is_processing: false, model }))),
-  );
   app.post("/tokenize", async (c) => {
     const body = await readJson(c.req.raw);
     if (body instanceof Response) return body;

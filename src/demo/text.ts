@@ -12,21 +12,23 @@ export function tokenize(text: string): string[] {
 /** Keys of message objects that label rather than hold prompt text. */
 const LABEL_KEYS = new Set(["role", "type", "name", "model", "id"]);
 
-/**
- * Number of word tokens in a JSON-ish prompt (its text, not its labels), at
- * least 1, as the `prompt_tokens` / `input_tokens` a request reports.
- */
-export function countPromptTokens(value: unknown): number {
-  let count = 0;
+/** The word tokens of a JSON-ish prompt: its text, not its labels (role, type, …), in order. */
+export function promptTokens(value: unknown): string[] {
+  const tokens: string[] = [];
   const visit = (v: unknown): void => {
-    if (typeof v === "string") count += tokenize(v).length;
+    if (typeof v === "string") tokens.push(...tokenize(v));
     else if (Array.isArray(v)) v.forEach(visit);
     else if (v && typeof v === "object") {
       for (const [key, inner] of Object.entries(v)) if (!LABEL_KEYS.has(key)) visit(inner);
     }
   };
   visit(value);
-  return Math.max(count, 1);
+  return tokens;
+}
+
+/** Number of word tokens in a JSON-ish prompt, at least 1, as the `prompt_tokens` / `input_tokens` a request reports. */
+export function countPromptTokens(value: unknown): number {
+  return Math.max(promptTokens(value).length, 1);
 }
 
 /** A deterministic, L2-normalised 8-dimensional vector for a text: equal texts embed equally. */
