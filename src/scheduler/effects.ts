@@ -57,6 +57,8 @@ export interface Effects {
 export interface PlanContext {
   /** When the model last started or finished serving a request (ms, the events' clock; 0 = never). */
   lastUsed(model: string): number;
+  /** Requests the model is serving now: a planner that can choose prefers idle victims (busy ones are waited for). */
+  inFlight(model: string): number;
 }
 
 /** Eviction policy: which running models must stop before `target` may run. Pure. */

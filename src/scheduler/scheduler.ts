@@ -113,7 +113,10 @@ export class Scheduler {
   readonly #idleSince = new Map<string, number>();
   /** When each model last started or finished serving (for planners). */
   readonly #lastUsed = new Map<string, number>();
-  readonly #context: PlanContext = { lastUsed: (model) => this.#lastUsed.get(model) ?? 0 };
+  readonly #context: PlanContext = {
+    lastUsed: (model) => this.#lastUsed.get(model) ?? 0,
+    inFlight: (model) => this.#inFlight.get(model) ?? 0,
+  };
   #fence: Fence | null = null;
   #nextSwapId = 1;
   #nextInternalId = -1;
