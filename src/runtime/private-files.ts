@@ -5,7 +5,7 @@
  * another user could have planted. Plain `node:fs`, the same on Bun and Deno.
  */
 import { constants } from "node:fs";
-import { lstat, mkdir, open, readdir } from "node:fs/promises";
+import { chmod, lstat, mkdir, open, readdir } from "node:fs/promises";
 import process from "node:process";
 
 /** The directory cannot be trusted with private files; the message says why and what to do. */
@@ -27,7 +27,9 @@ function uid(): number {
 /**
  * Make sure `dir` exists and is private: created with mode 0700 when
  * missing; refused (UnsafeDirectoryError) when it is a link, not a
- * directory, owned by another user, or open to the group or others.
+ * directory, owned by another user, or writable by the group or others
+ * (someone else may have put files in it). Our own directory that others
+ * could only read (as earlier versions made it) is narrowed to 0700.
  */
 export async function ensurePrivateDir(dir: string): Promise<void> {
   await mkdir(dir, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
@@ -37,7 +39,8 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
   if (info.isSymbolicLink()) throw new UnsafeDirectoryError(dir, "is a symbolic link");
   if (!info.isDirectory()) throw new UnsafeDirectoryError(dir, "is not a directory");
   if (info.uid !== uid()) throw new UnsafeDirectoryError(dir, `is owned by uid ${info.uid}`);
-  if ((info.mode & 0o077) !== 0) throw new UnsafeDirectoryError(dir, `has mode ${(info.mode & 0o777).toString(8)}`);
+  if ((info.mode & 0o022) !== 0) throw new UnsafeDirectoryError(dir, `has mode ${(info.mode & 0o777).toString(8)}`);
+  if ((info.mode & 0o077) !== 0) await chmod(dir, 0o700);
 }
 
 /** Write `text` to a file that must not exist yet (never an existing file, never through a link), mode 0600. */

@@ -1,6 +1,7 @@
 /**
- * Helpers for the release-artifact tests: make sure `dist/` holds a build of
- * the current sources (running `build.ts` when it does not), start programs
+ * Helpers for the release-artifact tests: make sure `dist/` and
+ * `dist/release/` hold a build of the current sources (running `build.ts` or
+ * `scripts/release.ts` when they do not), start programs
  * with a clean environment in their own process group, and build a PATH that
  * has every system tool except node, bun and deno.
  */
@@ -88,33 +89,71 @@ export async function runProgram(
   return { code, stdout: program.stdout.text, stderr: program.stderr.text };
 }
 
+/** Newest modification time of `src/` and of the named files of the repository root. */
+function newestSource(files: string[]): number {
+  return Math.max(newestMtime(join(ROOT, "src")), ...files.map((name) => mtimeOrZero(join(ROOT, name))));
+}
+
+/** Variables a build needs from the caller's environment besides PATH and HOME. */
+const BUILD_ENV = ["BUN_INSTALL", "BUN_INSTALL_CACHE_DIR", "XDG_CACHE_HOME", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"];
+
+/** Run `script` with the project's Bun; throws with its output when it fails. */
+async function runBuild(script: string): Promise<void> {
+  const env: Record<string, string> = { PATH: runtime.env("PATH") ?? "/usr/bin:/bin", HOME: runtime.env("HOME") ?? ROOT };
+  // Where Bun caches the other platforms' runtimes, and how it reaches the npm registry.
+  for (const name of BUILD_ENV) {
+    const value = runtime.env(name);
+    if (value !== undefined) env[name] = value;
+  }
+  const build = await runProgram([BUN, join(ROOT, script)], ROOT, env);
+  if (build.code !== 0) throw new Error(`${script} failed (${build.code}):\n${build.stdout}${build.stderr}`);
+}
+
 /**
  * Build `dist/` unless both artifacts are newer than every source, the build
  * script and the package manifest (CI runs `npm run build` first, so there
  * this only checks).
  */
 export async function ensureDist(): Promise<void> {
-  const sources = Math.max(
-    newestMtime(join(ROOT, "src")),
-    ...["build.ts", "package.json", "package-lock.json"].map((name) => mtimeOrZero(join(ROOT, name))),
-  );
+  const sources = newestSource(["build.ts", "package.json", "package-lock.json"]);
   if (Math.min(mtimeOrZero(BUNDLE), mtimeOrZero(EXECUTABLE)) > sources) return;
-  const env = { PATH: runtime.env("PATH") ?? "/usr/bin:/bin", HOME: runtime.env("HOME") ?? ROOT };
-  const build = await runProgram([BUN, join(ROOT, "build.ts")], ROOT, env);
-  if (build.code !== 0) throw new Error(`build.ts failed (${build.code}):\n${build.stdout}${build.stderr}`);
+  await runBuild("build.ts");
+}
+
+/** The release directory (`npm run release`). */
+export const RELEASE = join(ROOT, "dist", "release");
+
+/**
+ * Build `dist/release/` unless its SHA256SUMS (written last) is newer than
+ * every source, the build scripts, the manifests and the files the release
+ * copies. CI runs `npm run release` first, so there this only checks; either
+ * way both test runs (Bun and Deno) share one build.
+ */
+export async function ensureRelease(): Promise<void> {
+  const sources = newestSource([
+    "build.ts",
+    "scripts/release.ts",
+    "package.json",
+    "package-lock.json",
+    "install.sh",
+    "config.sample.yaml",
+  ]);
+  if (mtimeOrZero(join(RELEASE, "SHA256SUMS")) > sources) return;
+  await runBuild("scripts/release.ts");
 }
 
 /**
  * A PATH of one directory holding a link to every program in /usr/bin and
- * /bin except node, bun, deno and their package managers: a machine where
- * none of them is installed, but `sh`, `sleep`, `kill` etc. still are.
+ * /bin except node, bun, deno and their package managers (and any program
+ * `alsoWithout` matches): a machine where none of them is installed, but
+ * `sh`, `sleep`, `kill` etc. still are.
  */
-export function pathWithoutJsRuntimes(): string {
+export function pathWithoutJsRuntimes(alsoWithout?: RegExp): string {
   const dir = join(mkdtempSync(join(tmpdir(), "modelswap-path-")), "bin");
   mkdirSync(dir);
   for (const source of ["/usr/bin", "/bin"]) {
     for (const name of readdirSync(source)) {
-      if (JS_RUNTIMES.test(name)) continue;
+      if (JS_RUNTIMES.test(name) || alsoWithout?.test(name)) continue;
       try {
         symlinkSync(join(source, name), join(dir, name));
       } catch {

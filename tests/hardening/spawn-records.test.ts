@@ -29,11 +29,14 @@ describe(`spawn records in a private directory (${runtime.name})`, () => {
     for (const step of cleanup) step();
   });
 
-  test("the directory is created private (0700)", async () => {
+  test("the directory is created private (0700); one others could only read (an earlier version's) is narrowed", async () => {
     const dir = join(base, "fresh");
     await ensurePrivateDir(dir);
     assert.equal(lstatSync(dir).mode & 0o777, 0o700);
     await ensurePrivateDir(dir); // and is accepted again
+    chmodSync(dir, 0o755);
+    await ensurePrivateDir(dir);
+    assert.equal(lstatSync(dir).mode & 0o777, 0o700);
   });
 
   test("a directory open to others, a link, or one owned by someone else is refused with a clear reason", async () => {
