@@ -3,12 +3,13 @@
  * dispatched by model, the `/upstream` passthrough, and the admin routes.
  * Everything stateful lives in the router; this file only maps HTTP to it.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { Config } from "../config/schema.ts";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { ModelswapError } from "../errors.ts";
 import { adminRoutes } from "./admin.ts";
+import { clipped, MAX_URL_CHARS, targetLength, urlTooLong } from "./bounds.ts";
 import { requireApiKey } from "./auth.ts";
 import type { AppContext, RouteContext } from "./context.ts";
 import { errorResponse, type ErrorFlavor } from "./errors.ts";
@@ -16,6 +17,7 @@ import { modelListRoutes } from "./model-list.ts";
 import { modelRoute } from "./model-route.ts";
 import { ModelNames } from "./names.ts";
 import { observabilityRoutes } from "./observability.ts";
+import { RequestOutcome } from "./outcomes.ts";
 import { ProfileSwitch, profileRoutes } from "./profiles.ts";
 import { SelectorReservations } from "./selectors.ts";
 import { uiRoutes } from "./ui/routes.ts";
@@ -69,6 +71,20 @@ function flavorOf(path: string): ErrorFlavor {
   return /^\/v1?\/messages(\/|$)/.test(path) ? "anthropic" : "openai";
 }
 
+/** Every path served by a model route (the versionless aliases included). */
+const RECORDED_ROUTES = new Set([
+  ...MODEL_ROUTES,
+  ...MODEL_ROUTES.filter((route) => route.startsWith("/v1/")).map((route) => `/v${route.slice(3)}`),
+  ...Object.keys(PREFIXED_MODEL_ROUTES),
+  ...QUERY_MODEL_ROUTES,
+]);
+
+/** The route label a request is recorded under: its model route, `/upstream/*`, or null for routes that are not recorded. */
+function recordedRoute(path: string): string | null {
+  if (RECORDED_ROUTES.has(path)) return path;
+  return path.startsWith("/upstream/") ? "/upstream/*" : null;
+}
+
 /** Builds the Hono application. */
 export function buildApp(ctx: AppContext): Hono {
   const app = new Hono();
@@ -79,13 +95,15 @@ export function buildApp(ctx: AppContext): Hono {
     const allowed = allowedMethods(c.req.path);
     if (allowed.length > 0 && !allowed.includes(c.req.method)) {
       const response = errorResponse(
-        new ModelswapError(405, "method_not_allowed", `${c.req.path} answers ${allowed.join(", ")}, not ${c.req.method}`),
+        new ModelswapError(405, "method_not_allowed", `${c.req.path} answers ${allowed.join(", ")}, not ${clipped(c.req.method)}`),
         flavorOf(c.req.path),
       );
       response.headers.set("allow", allowed.join(", "));
       return response;
     }
-    return errorResponse(new ModelswapError(404, "route_not_found", `no route for ${c.req.method} ${c.req.path}; see the README for the supported endpoints`));
+    return errorResponse(
+      new ModelswapError(404, "route_not_found", `no route for ${clipped(c.req.method)} ${clipped(c.req.path)}; see the README for the supported endpoints`),
+    );
   });
   // The CORS and body-limit middlewares depend on the config; rebuild them only when it is reloaded.
   const perConfig = <T>(build: (c: Config) => T) => {
@@ -100,13 +118,27 @@ export function buildApp(ctx: AppContext): Hono {
   const bodyLimitFor = perConfig((c) =>
     bodyLimit({
       maxSize: c.maxBodyBytes,
-      onError: (ctx) =>
-        errorResponse(
-          new ModelswapError(413, "request_too_large", `request body is larger than ${c.maxBodyBytes} bytes (maxBodyBytes in the config)`),
-          flavorOf(ctx.req.path),
-        ),
+      // Thrown, so app.onError answers it and the request's outcome records why.
+      onError: () => {
+        throw new ModelswapError(413, "request_too_large", `request body is larger than ${c.maxBodyBytes} bytes (maxBodyBytes in the config)`);
+      },
     })
   );
+  // First, so it sees every answer: each request to a model route or /upstream is recorded once, refusals included.
+  app.use("*", async (c, next) => {
+    const route = c.req.method === "OPTIONS" ? null : recordedRoute(c.req.path);
+    if (route === null) return await next();
+    const outcome = new RequestOutcome(ctx.observer, route, c.req.method);
+    c.set("outcome", outcome);
+    await next();
+    await outcome.settle(c);
+  });
+  // A request target beyond its bound is refused before any other work (routing, auth, body).
+  app.use("*", (c, next) => {
+    const length = targetLength(c.req.url);
+    if (length > MAX_URL_CHARS) throw urlTooLong(length);
+    return next();
+  });
   // CORS only concerns browsers, which always send Origin; other clients skip the middleware's cost.
   app.use("*", (c, next) => (c.req.raw.headers.has("origin") || c.req.method === "OPTIONS" ? corsFor()(c, next) : next()));
   app.get("/health", (c) => c.text("OK"));
@@ -122,7 +154,7 @@ export function buildApp(ctx: AppContext): Hono {
   });
 
   const routes: RouteContext = { ...ctx, names: new ModelNames(new ProfileSwitch(config), new SelectorReservations()) };
-  const handleModelRoute = (request: Request, upstreamPath: string) => modelRoute(routes, request, upstreamPath);
+  const handleModelRoute = (c: Context, upstreamPath: string) => modelRoute(routes, c.req.raw, upstreamPath, c.get("outcome"));
 
   /** The query string of a URL ("?a=b" or ""), without parsing the whole URL. */
   const search = (url: string) => {
@@ -130,18 +162,18 @@ export function buildApp(ctx: AppContext): Hono {
     return at < 0 ? "" : url.slice(at);
   };
   for (const path of MODEL_ROUTES) {
-    app.post(path, (c) => handleModelRoute(c.req.raw, path + search(c.req.url)));
+    app.post(path, (c) => handleModelRoute(c, path + search(c.req.url)));
     if (path.startsWith("/v1/")) {
       // llama-swap's versionless aliases: /v/chat/completions reaches the upstream as /chat/completions
       const short = path.slice(3);
-      app.post(`/v${short}`, (c) => handleModelRoute(c.req.raw, short));
+      app.post(`/v${short}`, (c) => handleModelRoute(c, short));
     }
   }
   for (const [path, upstreamPath] of Object.entries(PREFIXED_MODEL_ROUTES)) {
-    app.post(path, (c) => handleModelRoute(c.req.raw, upstreamPath + search(c.req.url)));
+    app.post(path, (c) => handleModelRoute(c, upstreamPath + search(c.req.url)));
   }
   for (const path of QUERY_MODEL_ROUTES) {
-    app.get(path, (c) => handleModelRoute(c.req.raw, path + search(c.req.url)));
+    app.get(path, (c) => handleModelRoute(c, path + search(c.req.url)));
   }
 
   app.route("/", upstreamRoutes(routes));

@@ -12,11 +12,16 @@ import type { RouteContext } from "./context.ts";
 import { rewriteBody, rewriteQueryModel } from "./filters.ts";
 import { LoadingProgress, loadingResponse } from "./loading.ts";
 import { type ModelRequest, readModelRequest } from "./model.ts";
+import type { RequestOutcome } from "./outcomes.ts";
 import { forwardToPeer } from "./peers.ts";
 import { forward } from "./proxy.ts";
 
-/** Serve one request whose body or query names a model; `upstreamPath` is what the upstream receives. */
-export async function modelRoute(ctx: RouteContext, request: Request, upstreamPath: string): Promise<Response> {
+/**
+ * Serve one request whose body or query names a model; `upstreamPath` is
+ * what the upstream receives. Once the model is known, `outcome` records the
+ * request for it; a refusal before that is recorded by the app.
+ */
+export async function modelRoute(ctx: RouteContext, request: Request, upstreamPath: string, outcome: RequestOutcome): Promise<Response> {
   const router = ctx.router();
   const config = router.config;
   const parsed = await readModelRequest(request);
@@ -27,8 +32,7 @@ export async function modelRoute(ctx: RouteContext, request: Request, upstreamPa
   // The selector's reservation ends with the request however it ends; a client that goes away ends it too.
   request.signal.addEventListener("abort", target.release, { once: true });
   const observe = (model: string): RequestObservation => {
-    const path = request.url.slice(request.url.indexOf("/", request.url.indexOf("//") + 2)).split("?")[0];
-    const observation = ctx.observer.request({ model, path, method: request.method, stream: parsed.stream });
+    const observation = outcome.observe(model, parsed.stream);
     return {
       granted: () => observation.granted(),
       chunk: (bytes) => observation.chunk(bytes),

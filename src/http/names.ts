@@ -6,6 +6,7 @@
 import { localModelId } from "../config/aliases.ts";
 import type { Config } from "../config/schema.ts";
 import { ModelswapError } from "../errors.ts";
+import { clipped, echoed } from "./bounds.ts";
 import type { ModelState } from "../upstream/state.ts";
 import { type PeerTarget, resolvePeerModel } from "./peers.ts";
 import type { ProfileSwitch } from "./profiles.ts";
@@ -19,22 +20,14 @@ export type Resolved =
 /** A resolution for one request; `release` ends its selector reservation (safe to call twice). */
 export type RequestTarget = Resolved & { release(): void };
 
-/** Longest model name echoed back in an error. */
-const SHOWN_CHARS = 200;
-
-/** A name as an error message shows it: quoted, and cut short when it is very long. */
-function shown(name: string): string {
-  return JSON.stringify(name.length > SHOWN_CHARS ? `${name.slice(0, SHOWN_CHARS)}…` : name);
-}
-
 /** The 404 for a name that is neither a local model nor a peer's. `as` is what a profile or selector made of it. */
 export function modelNotFound(requested: string, as?: string): ModelswapError {
-  const what = as === undefined || as === requested ? shown(requested) : `${shown(requested)} (as ${shown(as)})`;
+  const what = as === undefined || as === requested ? echoed(requested) : `${echoed(requested)} (as ${echoed(as)})`;
   return new ModelswapError(
     404,
     "model_not_found",
     `model ${what} is not configured locally or on any peer; GET /v1/models lists the available models`,
-    { model: requested.slice(0, SHOWN_CHARS) },
+    { model: clipped(requested) },
   );
 }
 
@@ -51,6 +44,27 @@ export function localModel(config: Config, name: string): string {
   const id = localModelId(config, name);
   if (id === undefined) throw modelNotFound(name);
   return id;
+}
+
+/** The longest name each config can resolve, built once per config object. */
+const longestNames = new WeakMap<Config, number>();
+
+/**
+ * The length of the longest name a request could use for a model under
+ * `config` (ids, aliases, peer names, profile pins): a longer candidate can
+ * be rejected without resolving it.
+ */
+export function longestName(config: Config): number {
+  let longest = longestNames.get(config);
+  if (longest !== undefined) return longest;
+  const names = [
+    ...Object.values(config.models).flatMap((model) => [model.id, ...model.aliases]),
+    ...Object.entries(config.peers).flatMap(([peerId, peer]) => peer.models.map((model) => `${peerId}/${model}`)),
+    ...Object.values(config.profiles).flatMap((profile) => Object.keys(profile.pins)),
+  ];
+  longest = names.reduce((most, name) => Math.max(most, name.length), 0);
+  longestNames.set(config, longest);
+  return longest;
 }
 
 /** Resolves names the way the request in hand is routed; lives as long as the HTTP app. */
