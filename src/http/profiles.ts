@@ -8,6 +8,7 @@
 import { Hono } from "hono";
 import type { Config, ProfileConfig } from "../config/schema.ts";
 import { ModelswapError } from "../errors.ts";
+import { echoed } from "./bounds.ts";
 
 /** The active profile, by name. */
 export interface ActiveProfile {
@@ -41,7 +42,7 @@ export class ProfileSwitch {
     const config = this.#config();
     if (name !== null && !Object.hasOwn(config.profiles, name)) {
       const known = Object.keys(config.profiles).sort();
-      throw new ModelswapError(404, "profile_not_found", `no profile named "${name}"; configured profiles: ${known.length ? known.join(", ") : "none"}`);
+      throw new ModelswapError(404, "profile_not_found", `no profile named ${echoed(name)}; configured profiles: ${known.length ? known.join(", ") : "none"}`);
     }
     this.#active = name === null ? null : { name, config };
   }
