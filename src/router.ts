@@ -112,6 +112,15 @@ export class Router {
     await this.#processes.stopped(models);
   }
 
+  /**
+   * Keep `model` loaded for `ttlMs` once idle, in place of its configured
+   * ttl until it next stops (Ollama's `keep_alive`): 0 unloads it as soon as
+   * it is idle, a negative value keeps it for ever.
+   */
+  keepAlive(model: string, ttlMs: number): void {
+    this.#scheduler.keepAlive(model, ttlMs, this.#clock.now());
+  }
+
   /** Load a model as if a request came in and finished at once (preload, UI "load"). */
   async load(model: string): Promise<void> {
     const ticket = this.request(model, new AbortController().signal);

@@ -111,6 +111,8 @@ export class Scheduler {
   readonly #reserved = new Map<string, number>();
   /** When each ready, idle model with a ttl became idle. */
   readonly #idleSince = new Map<string, number>();
+  /** ttl a client asked for (Ollama's `keep_alive`), in place of the configured one until the model stops. */
+  readonly #ttlOverride = new Map<string, number>();
   /** When each model last started or finished serving (for planners). */
   readonly #lastUsed = new Map<string, number>();
   readonly #context: PlanContext = {
@@ -225,6 +227,7 @@ export class Scheduler {
   modelStopped(model: string, now: number): void {
     this.#event(now, () => {
       this.#idleSince.delete(model);
+      this.#ttlOverride.delete(model);
       if (this.#startAfterStop.delete(model) && !this.#closed && this.#settings.isKnown(model)) {
         if ((this.#reserved.get(model) ?? 0) === 0) {
           this.#effects.debug?.(`restart "${model}": stopped; starting it with its new settings`);
@@ -278,6 +281,20 @@ export class Scheduler {
       this.#forgetView();
       this.#restartIfIdle(model);
       this.#drain();
+    });
+  }
+
+  /**
+   * A client asked to keep `model` loaded for `ttlMs` once idle (Ollama's
+   * `keep_alive`; negative = forever), in place of its configured ttl until
+   * it next stops. 0 stops it as soon as it is idle.
+   */
+  keepAlive(model: string, ttlMs: number, now: number): void {
+    if (this.#closed || !this.#settings.isKnown(model)) return;
+    this.#event(now, () => {
+      this.#ttlOverride.set(model, ttlMs);
+      this.#idleSince.delete(model);
+      this.#markIdle(model);
     });
   }
 
@@ -386,10 +403,10 @@ export class Scheduler {
   /** Starvation and TTL deadlines: stop what idled past its ttl, then drain (a starved request may go first). */
   #deadlines(): void {
     for (const [model, since] of this.#idleSince) {
-      const ttl = this.#settings.ttlFor(model);
-      if (ttl > 0 && this.#now < since + ttl) continue;
+      const ttl = this.#idleLimit(model);
+      if (ttl !== null && this.#now < since + ttl) continue;
       this.#idleSince.delete(model);
-      if (ttl > 0 && this.#isIdle(model) && this.#effects.isReady(model)) this.#stop([model], "ttl");
+      if (ttl !== null && this.#isIdle(model) && this.#effects.isReady(model)) this.#stop([model], "ttl");
     }
     this.#drain();
   }
@@ -410,7 +427,7 @@ export class Scheduler {
         at = Math.min(...this.#queue.map((request) => request.since)) + timeout;
       }
       for (const [model, since] of this.#idleSince) {
-        const expires = since + this.#settings.ttlFor(model);
+        const expires = since + (this.#idleLimit(model) ?? 0);
         if (at === null || expires < at) at = expires;
       }
     }
@@ -513,9 +530,21 @@ export class Scheduler {
     return (this.#reserved.get(model) ?? 0) === 0 && !this.#swapFor.has(model) && !this.#beingEvicted(model);
   }
 
+  /**
+   * How long (ms) the model may stay idle before it is stopped, or null for
+   * ever: a client's keep-alive (0 = at once, negative = for ever), else its
+   * configured ttl (0 = for ever).
+   */
+  #idleLimit(model: string): number | null {
+    const override = this.#ttlOverride.get(model);
+    if (override !== undefined) return override < 0 ? null : override;
+    const ttl = this.#settings.ttlFor(model);
+    return ttl > 0 ? ttl : null;
+  }
+
   /** Start the model's ttl clock if it is ready and has just become idle. */
   #markIdle(model: string): void {
-    if (this.#closed || this.#idleSince.has(model) || this.#settings.ttlFor(model) <= 0) return;
+    if (this.#closed || this.#idleSince.has(model) || this.#idleLimit(model) === null) return;
     if (this.#isIdle(model) && this.#effects.isReady(model)) this.#idleSince.set(model, this.#now);
   }
 

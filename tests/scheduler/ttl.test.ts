@@ -108,4 +108,34 @@ describe("ttl", () => {
     assert.deepEqual(rig.world.stops, [["c"]]);
     assert.equal(rig.world.timer, 30_000, "then the starvation deadline");
   });
+
+  test("a client's keep-alive replaces the ttl until the model stops: 0 stops it once idle, negative keeps it", () => {
+    const rig = new Rig(new StubPlanner(), { ready: ["a", "b"], settings: settings({ ttls: { a: TTL, b: TTL } }) });
+    const id = rig.request("a");
+    rig.scheduler.keepAlive("a", 0, rig.now);
+    assert.deepEqual(rig.world.stops, [], "not while a request is in flight");
+    rig.serveDone(id);
+    rig.advanceTo(rig.now);
+    assert.deepEqual(rig.world.stops, [["a"]]);
+    rig.stopped("a");
+    rig.scheduler.keepAlive("b", -1, rig.now);
+    rig.serveDone(rig.request("b"));
+    rig.advanceTo(100 * TTL);
+    assert.deepEqual(rig.world.stops, [["a"]], "b is kept for ever");
+  });
+
+  test("a keep-alive lasts until the model stops; then the configured ttl applies again", () => {
+    const rig = new Rig(new AllExclusive(), { ready: ["a"], settings: settings({ ttls: { a: TTL } }) });
+    rig.scheduler.keepAlive("a", 5_000, rig.now);
+    rig.advanceTo(5_000);
+    assert.deepEqual(rig.world.stops, [["a"]]);
+    rig.stopped("a");
+    const id = rig.request("a");
+    rig.finishSwap("a");
+    rig.serveDone(id);
+    rig.advanceTo(5_000 + TTL - 1);
+    assert.equal(rig.world.stops.length, 1, "the configured 60 s ttl, not the client's 5 s");
+    rig.advanceTo(5_000 + TTL);
+    assert.equal(rig.world.stops.length, 2);
+  });
 });
