@@ -46,12 +46,12 @@ export function adminRoutes(ctx: AppContext): Hono {
     return c.text("OK");
   });
   app.post("/api/models/unload/*", async (c) => {
-    const name = decodeURIComponent(c.req.path.slice("/api/models/unload/".length));
+    const name = decodedName(c.req.path.slice("/api/models/unload/".length));
     await ctx.router().unload([localModel(ctx.router().config, name)]);
     return c.text("OK");
   });
   app.post("/api/models/load/*", async (c) => {
-    const name = decodeURIComponent(c.req.path.slice("/api/models/load/".length));
+    const name = decodedName(c.req.path.slice("/api/models/load/".length));
     const id = localModel(ctx.router().config, name);
     await ctx.router().load(id);
     return c.json({ msg: "ok", model: id });
@@ -67,8 +67,21 @@ export function adminRoutes(ctx: AppContext): Hono {
   return app;
 }
 
+/** Characters of a bad name quoted back in an error. */
+const QUOTED_CHARS = 100;
+
+/** A name from the path, percent-decoded; a malformed escape (`%ff`) is the client's mistake: 400, not 500. */
+function decodedName(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    const quoted = encoded.length > QUOTED_CHARS ? `${encoded.slice(0, QUOTED_CHARS)}…` : encoded;
+    throw new ModelswapError(400, "invalid_path", `the name in the path is not valid percent-encoding (${JSON.stringify(quoted)}); encode it with encodeURIComponent`);
+  }
+}
+
 function logStream(ctx: AppContext, source: string, request: Request): Response {
-  const name = decodeURIComponent(source);
+  const name = decodedName(source);
   let buffer;
   if (name === "") buffer = ctx.logs.combined;
   else if (name === "proxy") buffer = ctx.logs.proxy;

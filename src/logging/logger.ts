@@ -6,6 +6,7 @@
  */
 import { formatLogTime } from "./time.ts";
 import { LogBuffer } from "./buffer.ts";
+import { SubscriberBudget } from "./subscribers.ts";
 
 /** Severity of a router log line. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -14,6 +15,13 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogToStdout = "proxy" | "upstream" | "both" | "none";
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/**
+ * Longest router log message kept, in characters: the same bound as an
+ * upstream's output line, so a message quoting a hostile input (a 10 MB
+ * model name) cannot flood stdout, the buffers or the event feed.
+ */
+const MAX_MESSAGE_CHARS = 16 * 1024;
 
 /** Replaces secret values (from `${env.X}`) with `***` in log text. */
 export class Redactor {
@@ -40,25 +48,29 @@ export class LogHub {
   readonly #capacity: number;
   /** Hides `${env.X}` values in everything logged. */
   readonly redactor = new Redactor();
+  /** The count and byte budget shared by every log stream and `/api/events` subscriber. */
+  readonly subscribers: SubscriberBudget;
 
   /**
    * @param mode which sources are mirrored into `combined`
    * @param out where `combined` is written (stdout), or null for silence
+   * @param subscribers the limits shared by every log and event stream (tests pass small ones)
    */
-  constructor(mode: LogToStdout, out: ((text: string) => void) | null, capacityBytes = 100 * 1024) {
+  constructor(mode: LogToStdout, out: ((text: string) => void) | null, capacityBytes = 100 * 1024, subscribers = new SubscriberBudget()) {
     this.#capacity = capacityBytes;
-    this.combined = new LogBuffer(capacityBytes);
+    this.subscribers = subscribers;
+    this.combined = new LogBuffer(capacityBytes, [], null, subscribers);
     if (out) this.combined.subscribe(out);
     const toCombined = (on: boolean) => (on ? [this.combined] : []);
-    this.proxy = new LogBuffer(capacityBytes, toCombined(mode === "proxy" || mode === "both"), this.redactor.apply);
-    this.upstream = new LogBuffer(capacityBytes, toCombined(mode === "upstream" || mode === "both"));
+    this.proxy = new LogBuffer(capacityBytes, toCombined(mode === "proxy" || mode === "both"), this.redactor.apply, subscribers);
+    this.upstream = new LogBuffer(capacityBytes, toCombined(mode === "upstream" || mode === "both"), null, subscribers);
   }
 
   /** The buffer of one model's upstream output (created on first use, kept across restarts). */
   model(id: string): LogBuffer {
     let buffer = this.#models.get(id);
     if (!buffer) {
-      buffer = new LogBuffer(this.#capacity, [this.upstream], this.redactor.apply);
+      buffer = new LogBuffer(this.#capacity, [this.upstream], this.redactor.apply, this.subscribers);
       this.#models.set(id, buffer);
     }
     return buffer;
@@ -114,6 +126,7 @@ export class Logger {
   #write(level: LogLevel, message: string, always = false): void {
     if (!always && !this.enabled(level)) return;
     const time = formatLogTime(this.#timeFormat, new Date());
-    this.#buffer.write(`${time} ${level.toUpperCase().padEnd(5)} ${message}\n`);
+    const text = message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)} [… ${message.length - MAX_MESSAGE_CHARS} characters cut]` : message;
+    this.#buffer.write(`${time} ${level.toUpperCase().padEnd(5)} ${text}\n`);
   }
 }

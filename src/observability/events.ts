@@ -4,9 +4,13 @@
  * never waits: each subscriber has a bounded buffer, and a subscriber that
  * does not keep up loses messages (counted, never logged: llama-swap #1042
  * filled disks with one warning per dropped message), then gets a `dropped`
- * event and a fresh snapshot so its view is whole again.
+ * event and a fresh snapshot so its view is whole again. Subscribers count
+ * against the router's shared subscriber limits (see logging/subscribers.ts):
+ * beyond the cap a subscribe is refused with a 503, and while all buffers
+ * together are over budget the slowest subscribers drop first.
  */
 
+import { SubscriberBudget, type SubscriberSlot } from "../logging/subscribers.ts";
 import { encodeSSE } from "../sse.ts";
 
 const encoder = new TextEncoder();
@@ -17,6 +21,8 @@ export interface EventFeedOptions {
   maxBufferedBytes?: number;
   /** Interval of SSE comments that keep idle connections open through proxies (default 15 s). */
   keepAliveMs?: number;
+  /** The subscriber count and byte budget shared with the log streams (default: the feed's own). */
+  budget?: SubscriberBudget;
 }
 
 /** What a subscriber asks for. */
@@ -26,7 +32,7 @@ export interface SubscribeOptions {
 }
 
 interface Subscriber {
-  controller: ReadableStreamDefaultController<Uint8Array>;
+  slot: SubscriberSlot;
   logs: boolean;
   /** Messages dropped since this subscriber last received one. */
   dropped: number;
@@ -45,14 +51,17 @@ export class EventFeed {
   readonly #snapshot: () => unknown;
   readonly #maxBuffered: number;
   readonly #keepAliveMs: number;
+  readonly #budget: SubscriberBudget;
   #keepAlive: ReturnType<typeof setInterval> | undefined;
   #dropped = 0;
+  #logSubscribers = 0;
 
   /** @param snapshot the current state, sent first to every subscriber and after drops */
   constructor(snapshot: () => unknown, options: EventFeedOptions = {}) {
     this.#snapshot = snapshot;
     this.#maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
     this.#keepAliveMs = options.keepAliveMs ?? 15_000;
+    this.#budget = options.budget ?? new SubscriberBudget();
   }
 
   /** Open connections. */
@@ -67,8 +76,7 @@ export class EventFeed {
 
   /** True when a subscriber wants `log` events (lets the log tap skip work nobody reads). */
   get wantsLogs(): boolean {
-    for (const subscriber of this.#subscribers) if (subscriber.logs) return true;
-    return false;
+    return this.#logSubscribers > 0;
   }
 
   /** Send an event to every subscriber now; never blocks. `log` events go only to those that asked for logs. */
@@ -79,41 +87,42 @@ export class EventFeed {
     for (const subscriber of this.#subscribers) {
       if (isLog && !subscriber.logs) continue;
       // A subscriber with no room left costs nothing more than a count: nothing is serialized for it.
-      if ((subscriber.controller.desiredSize ?? 0) <= 0) this.#drop(subscriber);
+      if (!subscriber.slot.fits(1)) this.#drop(subscriber);
       else this.#deliver(subscriber, bytes ??= sseMessage(event, data));
     }
   }
 
-  /** A new subscriber's byte stream: the snapshot, then live events, until it is cancelled. */
+  /**
+   * A new subscriber's byte stream: the snapshot, then live events, until it
+   * is cancelled. Throws a 503 when the router already serves as many log
+   * and event streams as it allows.
+   */
   subscribe(options: SubscribeOptions = {}): ReadableStream<Uint8Array> {
-    let subscriber: Subscriber;
+    const subscriber: Subscriber = { slot: this.#budget.join(this.#maxBuffered), logs: options.logs ?? true, dropped: 0 };
     return new ReadableStream<Uint8Array>({
       start: (controller) => {
-        subscriber = { controller, logs: options.logs ?? true, dropped: 0 };
-        controller.enqueue(sseMessage("snapshot", this.#snapshot()));
+        subscriber.slot.bind(controller);
+        subscriber.slot.enqueue(sseMessage("snapshot", this.#snapshot()));
         this.#subscribers.add(subscriber);
+        if (subscriber.logs) this.#logSubscribers++;
         this.#keepAlive ??= setInterval(() => this.#sendKeepAlive(), this.#keepAliveMs);
       },
+      pull: () => subscriber.slot.sync(),
       cancel: () => this.#remove(subscriber),
-    }, new ByteLengthQueuingStrategy({ highWaterMark: this.#maxBuffered }));
+    }, subscriber.slot.strategy);
   }
 
   /** End every subscriber's stream (shutdown). */
   close(): void {
     for (const subscriber of [...this.#subscribers]) {
       this.#remove(subscriber);
-      try {
-        subscriber.controller.close();
-      } catch {
-        // Already closed or errored by the server: nothing left to end.
-      }
+      subscriber.slot.close();
     }
   }
 
   #deliver(subscriber: Subscriber, bytes: Uint8Array): void {
-    const room = subscriber.controller.desiredSize ?? 0;
-    if (room < bytes.byteLength) this.#drop(subscriber);
-    else this.#enqueue(subscriber, bytes);
+    if (subscriber.slot.fits(bytes.byteLength)) this.#enqueue(subscriber, bytes);
+    else this.#drop(subscriber);
   }
 
   #drop(subscriber: Subscriber): void {
@@ -123,30 +132,30 @@ export class EventFeed {
 
   /** Enqueue, first telling a subscriber that lost messages and re-sending it the whole state. */
   #enqueue(subscriber: Subscriber, bytes: Uint8Array | null): void {
-    try {
-      if (subscriber.dropped > 0) {
-        subscriber.controller.enqueue(sseMessage("dropped", { messages: subscriber.dropped }));
-        subscriber.controller.enqueue(sseMessage("snapshot", this.#snapshot()));
-        subscriber.dropped = 0;
-      }
-      if (bytes) subscriber.controller.enqueue(bytes);
-    } catch {
-      // The connection is gone but cancel has not run yet.
-      this.#remove(subscriber);
+    const { slot } = subscriber;
+    let open = true;
+    if (subscriber.dropped > 0) {
+      open = slot.enqueue(sseMessage("dropped", { messages: subscriber.dropped })) &&
+        slot.enqueue(sseMessage("snapshot", this.#snapshot()));
+      subscriber.dropped = 0;
     }
+    if (open && bytes) open = slot.enqueue(bytes);
+    // The connection is gone but cancel has not run yet.
+    if (!open) this.#remove(subscriber);
   }
 
   /** Keep idle connections open, and resynchronise subscribers that dropped messages and have room again. */
   #sendKeepAlive(): void {
-    for (const subscriber of this.#subscribers) {
-      const room = subscriber.controller.desiredSize ?? 0;
-      if (subscriber.dropped > 0 && room > 0) this.#enqueue(subscriber, null);
-      else if (room >= KEEP_ALIVE.byteLength) this.#enqueue(subscriber, KEEP_ALIVE);
+    for (const subscriber of [...this.#subscribers]) {
+      if (subscriber.dropped > 0 && subscriber.slot.fits(1)) this.#enqueue(subscriber, null);
+      else if (subscriber.slot.fits(KEEP_ALIVE.byteLength)) this.#enqueue(subscriber, KEEP_ALIVE);
     }
   }
 
   #remove(subscriber: Subscriber): void {
-    this.#subscribers.delete(subscriber);
+    subscriber.slot.leave();
+    if (!this.#subscribers.delete(subscriber)) return;
+    if (subscriber.logs) this.#logSubscribers--;
     if (this.#subscribers.size === 0) {
       clearInterval(this.#keepAlive);
       this.#keepAlive = undefined;

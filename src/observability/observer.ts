@@ -74,7 +74,7 @@ export class Observability implements Observer {
     this.#loadIntervalMs = options.loadIntervalMs ?? 250;
     this.metrics = new ModelswapMetrics(options.version);
     this.activity = new ActivityLog(() => this.#router().config.metricsMaxInMemory);
-    this.events = new EventFeed(() => this.snapshot(), options.events);
+    this.events = new EventFeed(() => this.snapshot(), { budget: options.logs.subscribers, ...options.events });
     this.#tapLog("proxy", options.logs.proxy.subscribe.bind(options.logs.proxy));
   }
 

@@ -10,7 +10,7 @@ import { FailureWindow } from "./failures.ts";
 import { waitHealthy } from "./health.ts";
 import { watchLiveness } from "./liveness.ts";
 import type { LogBuffer } from "../logging/buffer.ts";
-import { pipeLines } from "./lines.ts";
+import { keepTail, OutputCapture } from "./lines.ts";
 import { choosePort, freePort } from "./port.ts";
 import type { UpstreamSpec } from "./spec.ts";
 import type { ModelState } from "./state.ts";
@@ -303,12 +303,12 @@ export class Upstream implements ModelProcess {
     this.#run = run;
     this.#hooks.groups?.track(proc.pid, argv);
     this.log.write(`[modelswap] ${id} started ${new Date().toISOString()} pid ${proc.pid} port ${spec.port ?? new URL(baseUrl).port}: ${argv.join(" ")}\n`);
-    const onLine = (line: string) => {
-      this.log.write(line);
-      run.tail.push(line.trimEnd());
-      if (run.tail.length > TAIL_LINES) run.tail.shift();
-    };
-    const output = [proc.stdout, proc.stderr].map((stream) => (stream ? pipeLines(stream, onLine) : Promise.resolve()));
+    // Output is captured bounded (cut lines, a rate limit, reading on a budget): see lines.ts.
+    const capture = new OutputCapture((text) => {
+      this.log.write(text);
+      keepTail(run.tail, text, TAIL_LINES);
+    });
+    const output = [proc.stdout, proc.stderr].map((stream) => (stream ? capture.pipe(stream) : Promise.resolve()));
     void proc.exited.then((status) => this.#onExit(run, status));
     this.#hooks.log?.("info", `${id}: starting pid=${proc.pid} ${argv.join(" ")}`);
 
@@ -430,8 +430,8 @@ export class Upstream implements ModelProcess {
   #runStopCommand(argv: string[]): void {
     try {
       const stopper = this.#runtime.spawn({ argv, env: this.#spec.env, output: "pipe" });
-      if (stopper.stdout) void pipeLines(stopper.stdout, (line) => this.log.write(line));
-      if (stopper.stderr) void pipeLines(stopper.stderr, (line) => this.log.write(line));
+      const capture = new OutputCapture((text) => this.log.write(text));
+      for (const stream of [stopper.stdout, stopper.stderr]) if (stream) void capture.pipe(stream);
     } catch (error) {
       this.#hooks.log?.("warn", `${this.#spec.id}: cmdStop failed (${error}); sending SIGTERM instead`);
       if (this.#proc) this.#runtime.killGroup(this.#proc.pid, "SIGTERM");

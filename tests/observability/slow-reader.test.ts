@@ -14,9 +14,14 @@ import { after, before, describe, test } from "node:test";
 import { chat, demoCmd, postJson, type RouterProcess, startRouter } from "../e2e/harness.ts";
 import { RawGet } from "./raw-http.ts";
 
-/** Wraps the demo upstream: a background loop in its process group prints ~60k lines (≈5 MB) per second. */
+/**
+ * Wraps the demo upstream: a background loop in its process group prints
+ * ~5,000 lines of 1 KB (≈5 MB) per second, a little over what the router
+ * keeps of a process's output (4 MiB/s, see src/logging/rate-limit.ts), so the
+ * readers are fed as fast as the router ever feeds them.
+ */
 const NOISY = `#!/bin/sh
-(while :; do seq -f "noise line %g: a chatty upstream writes a lot of output, padding padding padding" 1 3000; sleep 0.05; done) &
+(while :; do seq -f "noise line %g: a chatty upstream writes a lot of output, ${"padding ".repeat(116)}" 1 500; sleep 0.1; done) &
 exec "$@"
 `;
 
