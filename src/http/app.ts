@@ -17,6 +17,8 @@ import { modelListRoutes } from "./model-list.ts";
 import { modelRoute } from "./model-route.ts";
 import { ModelNames } from "./names.ts";
 import { observabilityRoutes } from "./observability.ts";
+import { ollamaErrors } from "./ollama/errors.ts";
+import { OLLAMA_MODEL_ROUTES, ollamaRoutes } from "./ollama/routes.ts";
 import { RequestOutcome } from "./outcomes.ts";
 import { ProfileSwitch, profileRoutes } from "./profiles.ts";
 import { SelectorReservations } from "./selectors.ts";
@@ -77,6 +79,7 @@ const RECORDED_ROUTES = new Set([
   ...MODEL_ROUTES.filter((route) => route.startsWith("/v1/")).map((route) => `/v${route.slice(3)}`),
   ...Object.keys(PREFIXED_MODEL_ROUTES),
   ...QUERY_MODEL_ROUTES,
+  ...OLLAMA_MODEL_ROUTES,
 ]);
 
 /** The route label a request is recorded under: its model route, `/upstream/*`, or null for routes that are not recorded. */
@@ -124,7 +127,9 @@ export function buildApp(ctx: AppContext): Hono {
       },
     })
   );
-  // First, so it sees every answer: each request to a model route or /upstream is recorded once, refusals included.
+  // Outermost: errors on Ollama's routes leave in Ollama's shape, after they were recorded in the usual one.
+  app.use("*", ollamaErrors());
+  // Next, so it sees every answer: each request to a model route or /upstream is recorded once, refusals included.
   app.use("*", async (c, next) => {
     const route = c.req.method === "OPTIONS" ? null : recordedRoute(c.req.path);
     if (route === null) return await next();
@@ -180,6 +185,7 @@ export function buildApp(ctx: AppContext): Hono {
   app.route("/", modelListRoutes(routes));
   app.route("/", profileRoutes(routes.names.profiles, config));
   app.route("/", adminRoutes(ctx));
+  app.route("/", ollamaRoutes(routes));
   app.route("/", observabilityRoutes(ctx.observability));
   app.route("/", uiRoutes());
   return app;

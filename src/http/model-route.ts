@@ -12,6 +12,7 @@ import type { RouteContext } from "./context.ts";
 import { rewriteBody, rewriteQueryModel } from "./filters.ts";
 import { LoadingProgress, loadingResponse } from "./loading.ts";
 import { type ModelRequest, readModelRequest } from "./model.ts";
+import type { Resolved } from "./names.ts";
 import type { RequestOutcome } from "./outcomes.ts";
 import { forwardToPeer } from "./peers.ts";
 import { forward } from "./proxy.ts";
@@ -22,9 +23,26 @@ import { forward } from "./proxy.ts";
  * request for it; a refusal before that is recorded by the app.
  */
 export async function modelRoute(ctx: RouteContext, request: Request, upstreamPath: string, outcome: RequestOutcome): Promise<Response> {
+  return routeModelRequest(ctx, request, await readModelRequest(request), upstreamPath, outcome);
+}
+
+/**
+ * {@link modelRoute} for a request already read, or built by a route that
+ * translates another API (Ollama's) into an OpenAI one: `parsed` is what
+ * the upstream is sent; `request` gives the method, headers and the
+ * client's signal. `onGranted` is told which model serves the request once
+ * it holds that model (local: the lease; peer: the response headers).
+ */
+export async function routeModelRequest(
+  ctx: RouteContext,
+  request: Request,
+  parsed: ModelRequest,
+  upstreamPath: string,
+  outcome: RequestOutcome,
+  onGranted?: (target: Resolved) => void,
+): Promise<Response> {
   const router = ctx.router();
   const config = router.config;
-  const parsed = await readModelRequest(request);
   if (!parsed.model) {
     throw new ModelswapError(400, "model_required", 'request names no model: set "model" in the JSON body (or the form field / ?model= query)');
   }
@@ -34,7 +52,10 @@ export async function modelRoute(ctx: RouteContext, request: Request, upstreamPa
   const observe = (model: string): RequestObservation => {
     const observation = outcome.observe(model, parsed.stream);
     return {
-      granted: () => observation.granted(),
+      granted: () => {
+        observation.granted();
+        onGranted?.(target);
+      },
       chunk: (bytes) => observation.chunk(bytes),
       end: (result) => {
         target.release();
