@@ -15,8 +15,11 @@ import type {
   WebSocketUpgrade,
   WebSocketUpgradeOptions,
 } from "./runtime.ts";
+import { type BunSocketApi, bunTransport, listenGuarded } from "./bun-listener.ts";
+import { ConnectionGuard } from "./connection-guard.ts";
+import { openFileLimit } from "./fd-budget.ts";
 import { isProcessAlive } from "./procfs.ts";
-import { listenError, quietly } from "./shared.ts";
+import { absoluteUrl, formatHost, listenError, quietly } from "./shared.ts";
 
 // The slice of Bun's API used here, typed locally so that Deno can
 // type-check this file (it follows the dynamic import in detect.ts).
@@ -40,7 +43,7 @@ interface BunServer {
   readonly hostname: string;
   readonly port: number;
   stop(closeActiveConnections?: boolean): Promise<void>;
-  requestIP(request: Request): { address: string } | null;
+  requestIP(request: Request): { address: string; port: number } | null;
   upgrade(request: Request, options: { data: BunWebSocket; headers?: Record<string, string> }): boolean;
 }
 /** Bun's server-side socket; `data` is the adapter it feeds. */
@@ -58,7 +61,7 @@ interface BunWebSocketHandler {
   message(ws: BunServerWebSocket, message: string | ArrayBuffer): void;
   close(ws: BunServerWebSocket, code: number, reason: string): void;
 }
-interface BunApi {
+interface BunApi extends BunSocketApi {
   readonly main: string;
   spawn(options: {
     cmd: string[];
@@ -315,25 +318,37 @@ function upgrader(
   };
 }
 
+/**
+ * `Bun.serve`, alone or (with `limits`) behind the connection guard: then
+ * `Bun.serve` listens on a loopback port of its own and the guard's
+ * `Bun.listen` takes the address asked for.
+ */
 function serve(options: ServeOptions): Promise<HttpServer> {
+  const { limits } = options;
+  let guard: ConnectionGuard | null = null;
+  // Where clients connect, for requests that arrive without a Host (HTTP/1.0).
+  let origin = "";
   let server: BunServer;
   try {
     server = bun.serve({
-      hostname: options.hostname,
-      port: options.port,
-      // 0 disables the idle timeout: SSE streams may be quiet for minutes.
+      hostname: limits ? "127.0.0.1" : options.hostname,
+      port: limits ? 0 : options.port,
+      // 0 disables the idle timeout: SSE streams may be quiet for minutes (the guard bounds idle connections).
       idleTimeout: 0,
       maxRequestBodySize: options.maxRequestBodySize,
-      async fetch(request, srv) {
+      async fetch(received, srv) {
+        // Bun gives an HTTP/1.0 request without Host a relative URL, which would lose its first path segment.
+        const request = received.url.charCodeAt(0) === 47 ? absoluteUrl(received, origin) : received;
         // Set from inside the handler (`as`: not narrowed to null across the await).
         let upgraded = null as BunWebSocket | null;
         try {
           const response = await options.fetch(request, {
             // The client address is looked up only when something asks for it.
             get remoteAddress() {
-              return srv.requestIP(request)?.address ?? "";
+              const peer = srv.requestIP(received);
+              return guard ? guard.remoteAddress(peer?.port ?? 0) : peer?.address ?? "";
             },
-            upgradeWebSocket: upgrader(request, srv, (socket) => (upgraded = socket)),
+            upgradeWebSocket: upgrader(received, srv, (socket) => (upgraded = socket)),
           });
           if (!upgraded) return response;
         } catch (error) {
@@ -350,10 +365,34 @@ function serve(options: ServeOptions): Promise<HttpServer> {
   } catch (error) {
     return Promise.reject(listenError(options.hostname, options.port, error));
   }
+  if (!limits) {
+    origin = `http://${formatHost(server.hostname)}:${server.port}`;
+    return Promise.resolve({
+      hostname: server.hostname,
+      port: server.port,
+      stop: (force?: boolean) => server.stop(force ?? false),
+    });
+  }
+  const bounded = new ConnectionGuard(limits, bunTransport(bun, server.port), { warn: options.onWarning, fdLimit: openFileLimit() });
+  let listener: ReturnType<typeof listenGuarded>;
+  try {
+    listener = listenGuarded(bun, options.hostname, options.port, bounded);
+  } catch (error) {
+    bounded.close();
+    void server.stop(true);
+    return Promise.reject(listenError(options.hostname, options.port, error));
+  }
+  guard = bounded;
+  origin = `http://${formatHost(listener.hostname)}:${listener.port}`;
   return Promise.resolve({
-    hostname: server.hostname,
-    port: server.port,
-    stop: (force?: boolean) => server.stop(force ?? false),
+    hostname: listener.hostname,
+    port: listener.port,
+    stop(force?: boolean) {
+      listener.stop(false);
+      if (force) bounded.close();
+      else bounded.drain();
+      return server.stop(force ?? false);
+    },
   });
 }
 

@@ -14,6 +14,9 @@ import type {
   WebSocketUpgrade,
   WebSocketUpgradeOptions,
 } from "./runtime.ts";
+import { ConnectionGuard } from "./connection-guard.ts";
+import { type DenoSocketApi, denoTransport, type GuardedListener, listenGuarded } from "./deno-listener.ts";
+import { openFileLimit } from "./fd-budget.ts";
 import { isProcessAlive } from "./procfs.ts";
 import { listenError, quietly } from "./shared.ts";
 
@@ -33,7 +36,7 @@ interface DenoServer {
   readonly addr: { hostname: string; port: number };
   shutdown(): Promise<void>;
 }
-interface DenoApi {
+interface DenoApi extends DenoSocketApi {
   readonly args: string[];
   readonly pid: number;
   readonly mainModule: string;
@@ -63,7 +66,7 @@ interface DenoApi {
     },
     handler: (
       request: Request,
-      info: { remoteAddr: { hostname?: string } },
+      info: { remoteAddr: { hostname?: string; port?: number } },
     ) => Response | Promise<Response>,
   ): DenoServer;
   upgradeWebSocket(request: Request, options: { protocol?: string }): WebSocketUpgrade;
@@ -164,14 +167,21 @@ function relayBody(
   });
 }
 
+/**
+ * `Deno.serve`, alone or (with `limits`) behind the connection guard: then
+ * `Deno.serve` listens on a loopback port of its own and the guard's
+ * `Deno.listen` takes the address asked for.
+ */
 function serve(options: ServeOptions): Promise<HttpServer> {
+  const { limits } = options;
   const open = new Set<() => void>();
+  let guard: ConnectionGuard | null = null;
   let server: DenoServer;
   try {
     server = deno.serve(
       {
-        hostname: options.hostname,
-        port: options.port,
+        hostname: limits ? "127.0.0.1" : options.hostname,
+        port: limits ? 0 : options.port,
         onListen: () => {},
         onError: (error) => new Response(`internal error: ${(error as Error).message}`, { status: 500 }),
       },
@@ -189,7 +199,7 @@ function serve(options: ServeOptions): Promise<HttpServer> {
         const ours = new Request(request, { signal: clientGone.signal });
         let upgraded = false;
         const response = await options.fetch(ours, {
-          remoteAddress: info.remoteAddr.hostname ?? "",
+          remoteAddress: guard ? guard.remoteAddress(info.remoteAddr.port ?? 0) : info.remoteAddr.hostname ?? "",
           // Deno upgrades only the request it handed us, not our copy of it.
           upgradeWebSocket(upgrade?: WebSocketUpgradeOptions) {
             const accepted = deno.upgradeWebSocket(request, upgrade?.protocol ? { protocol: upgrade.protocol } : {});
@@ -209,13 +219,30 @@ function serve(options: ServeOptions): Promise<HttpServer> {
   } catch (error) {
     return Promise.reject(listenError(options.hostname, options.port, error));
   }
+  const stopServer = async (force?: boolean) => {
+    const done = server.shutdown();
+    if (force) { for (const end of [...open]) end(); }
+    await done;
+  };
+  if (!limits) return Promise.resolve({ hostname: server.addr.hostname, port: server.addr.port, stop: stopServer });
+  const bounded = new ConnectionGuard(limits, denoTransport(deno, server.addr.port), { warn: options.onWarning, fdLimit: openFileLimit() });
+  let listener: GuardedListener;
+  try {
+    listener = listenGuarded(deno, options.hostname, options.port, bounded);
+  } catch (error) {
+    bounded.close();
+    void stopServer(true);
+    return Promise.reject(listenError(options.hostname, options.port, error));
+  }
+  guard = bounded;
   return Promise.resolve({
-    hostname: server.addr.hostname,
-    port: server.addr.port,
-    async stop(force?: boolean) {
-      const done = server.shutdown();
-      if (force) { for (const end of [...open]) end(); }
-      await done;
+    hostname: listener.hostname,
+    port: listener.port,
+    stop(force?: boolean) {
+      listener.close();
+      if (force) bounded.close();
+      else bounded.drain();
+      return stopServer(force);
     },
   });
 }

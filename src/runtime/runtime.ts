@@ -84,6 +84,24 @@ export interface HttpServer {
   stop(force?: boolean): Promise<void>;
 }
 
+/**
+ * Bounds on client connections (the config's `server:` block). Neither
+ * runtime's HTTP server enforces them all, so a server given them accepts
+ * connections itself, in front of the runtime's server, and enforces every
+ * bound the same way on both runtimes. Timeouts never cut a response that
+ * is being produced, however quiet it is (SSE, a model still loading).
+ */
+export interface ConnectionLimits {
+  /** Seconds from a connection's start, or from a later request's first byte, to the end of its head; 0 = none. */
+  headerTimeout: number;
+  /** Seconds a connection may wait for its next request after a response; 0 = none. */
+  idleTimeout: number;
+  /** Seconds a request body may go without a byte while the server waits for more; 0 = none. */
+  bodyTimeout: number;
+  /** Client connections open at once (fewer when the open-file limit leaves no room); more get a 503. */
+  maxConnections: number;
+}
+
 /** Options for {@link Runtime.serve}. */
 export interface ServeOptions {
   hostname: string;
@@ -92,6 +110,10 @@ export interface ServeOptions {
   fetch: (request: Request, info: ServeInfo) => Response | Promise<Response>;
   /** Largest request body accepted by the server layer, in bytes. */
   maxRequestBodySize?: number;
+  /** Bound client connections; absent: the runtime's server alone, as for internal listeners. */
+  limits?: ConnectionLimits;
+  /** Where a bounded server reports what it refused or survived (at most one line per kind every few seconds). */
+  onWarning?: (message: string) => void;
 }
 
 /** The runtime abstraction: process spawning, HTTP serving, signals, files. */

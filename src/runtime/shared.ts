@@ -18,3 +18,22 @@ export function quietly(kill: () => void): void {
     // Nothing left for us to signal.
   }
 }
+
+/** `hostname` as the host part of a URL (IPv6 in brackets). */
+export function formatHost(hostname: string): string {
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
+/**
+ * The request with its origin-relative URL (what a server may hand over for
+ * an HTTP/1.0 request without Host) made absolute against `origin`.
+ */
+export function absoluteUrl(request: Request, origin: string): Request {
+  const hasBody = request.method !== "GET" && request.method !== "HEAD";
+  return new Request(origin + request.url, {
+    method: request.method,
+    headers: request.headers,
+    body: hasBody ? request.body : null,
+    signal: request.signal,
+  });
+}
