@@ -9,13 +9,19 @@
  *
  * Models are mutually exclusive, a swap costs SWAP_MS, each model serves up
  * to SLOTS requests at once, requests take 0.5–3 s. Wait = arrival to start
- * of service. Then times the matrix solver on the 70-model case.
+ * of service. Then a day-like trace over 8 models of mixed sizes on one
+ * 24 GiB GPU compares every model exclusive, a hand-written groups config
+ * and the memory planner (swaps, waits, and "fit misses": swaps that stopped
+ * a model that would have fitted beside the target). Then times the matrix
+ * solver on the 70-model case and the memory planner's search.
  *
  * Run: npx bun bench/scheduler.ts   or   npx deno run -A bench/scheduler.ts
  */
-import type { Effects, RequestId, SwapPlan } from "../src/scheduler/effects.ts";
+import type { Effects, Planner, RequestId, SwapPlan } from "../src/scheduler/effects.ts";
 import type { ModelState } from "../src/upstream/state.ts";
+import { buildPlanner } from "../src/scheduler/planners/build.ts";
 import { ExclusivePlanner } from "../src/scheduler/planners/exclusive.ts";
+import type { GroupSpec } from "../src/scheduler/planners/groups.ts";
 import { compileMatrix } from "../src/scheduler/planners/matrix/program.ts";
 import { solveMatrix } from "../src/scheduler/planners/matrix/solve.ts";
 import { Scheduler } from "../src/scheduler/scheduler.ts";
@@ -223,8 +229,17 @@ function simulateNoCollation(trace: TraceRequest[]): Outcome {
   return outcome;
 }
 
-/** The real Scheduler with exclusive models, driven by the event loop. */
-function simulateScheduler(trace: TraceRequest[], starvationTimeoutMs: number): Outcome {
+/** How a simulation run differs from the default (exclusive models, SWAP_MS per swap). */
+interface SimulationOptions {
+  planner?: Planner;
+  /** Load time of a model (ms). */
+  swapMs?: (model: string) => number;
+  /** Sees every swap as it starts, with the models running just before it. */
+  onSwap?: (plan: SwapPlan, running: string[]) => void;
+}
+
+/** The real Scheduler, driven by the event loop. */
+function simulateScheduler(trace: TraceRequest[], starvationTimeoutMs: number, options: SimulationOptions = {}): Outcome {
   const loop = new EventLoop();
   const outcome = newOutcome();
   const states = new Map<string, ModelState>();
@@ -238,9 +253,10 @@ function simulateScheduler(trace: TraceRequest[], starvationTimeoutMs: number): 
     runningModels: () => [...states].filter(([, state]) => state !== "stopped").map(([model]) => model).sort(),
     startSwap: (plan: SwapPlan) => {
       outcome.swaps++;
+      options.onSwap?.(plan, effects.runningModels());
       for (const model of plan.evict) states.set(model, "stopped");
       states.set(plan.target, "starting");
-      loop.at(loop.now + SWAP_MS, () => {
+      loop.at(loop.now + (options.swapMs?.(plan.target) ?? SWAP_MS), () => {
         states.set(plan.target, "ready");
         scheduler.swapDone(plan.id, null, loop.now);
       });
@@ -272,7 +288,7 @@ function simulateScheduler(trace: TraceRequest[], starvationTimeoutMs: number): 
       }
     },
   };
-  const scheduler = new Scheduler(new ExclusivePlanner(), effects, {
+  const scheduler = new Scheduler(options.planner ?? new ExclusivePlanner(), effects, {
     isKnown: () => true,
     limitFor: () => 1_000_000,
     priorityFor: () => 0,
@@ -348,6 +364,120 @@ function benchPolicies(): void {
   for (const note of notes) console.log(note);
 }
 
+const GiB = 1024 ** 3;
+/** The day's models and what each takes on the GPU, in GiB. */
+const DAY_MODELS: Record<string, number> = {
+  "chat-large": 14,
+  coder: 10,
+  vision: 7,
+  "chat-small": 5,
+  tts: 3,
+  whisper: 2,
+  rerank: 1.5,
+  embed: 1,
+};
+const DAY_GPU_GIB = 24;
+/** Requests per minute per model, two hours per phase (08:00-18:00). */
+const DAY_PHASES: Array<Record<string, number>> = [
+  { coder: 6, embed: 4, rerank: 2, "chat-small": 1 }, // morning: coding with retrieval
+  { coder: 3, "chat-large": 2, embed: 2, vision: 0.5, whisper: 0.5 },
+  { "chat-large": 3, vision: 1, whisper: 1, tts: 0.5, embed: 1 }, // midday: documents and meetings
+  { coder: 5, embed: 3, rerank: 1.5, "chat-large": 0.5 },
+  { "chat-small": 3, tts: 1, whisper: 1, embed: 1, "chat-large": 0.5 }, // evening: assistants and voice
+];
+/** A load takes 1 s plus 0.4 s per GiB. */
+const daySwapMs = (model: string): number => 1000 + DAY_MODELS[model] * 400;
+
+/** Poisson arrivals per model at each phase's rates. */
+function dayTrace(seed: number): TraceRequest[] {
+  const rand = random(seed);
+  const trace: TraceRequest[] = [];
+  DAY_PHASES.forEach((rates, phase) => {
+    const start = phase * 2 * 3_600_000;
+    for (const [model, perMinute] of Object.entries(rates)) {
+      for (let at = start; ;) {
+        at += Math.round(-Math.log(1 - rand()) * (60_000 / perMinute));
+        if (at >= start + 2 * 3_600_000) break;
+        trace.push({ at, model, serviceMs: serviceTime(rand) });
+      }
+    }
+  });
+  return trace.sort((a, b) => a.at - b.at);
+}
+
+/** What a hand-written groups config for these models looks like: every combination it allows fits in 24 GiB. */
+const DAY_GROUPS: Record<string, GroupSpec> = {
+  big: { swap: true, exclusive: false, persistent: false, members: ["chat-large", "coder"] },
+  media: { swap: true, exclusive: false, persistent: false, members: ["vision", "chat-small", "tts", "whisper"] },
+  helpers: { swap: false, exclusive: false, persistent: true, members: ["embed", "rerank"] },
+};
+
+function dayPlanner(kind: "exclusive" | "groups" | "memory"): Planner {
+  const models = Object.keys(DAY_MODELS);
+  if (kind === "exclusive") return new ExclusivePlanner();
+  if (kind === "groups") return buildPlanner({ use: "group", groups: DAY_GROUPS, matrix: null }, models, "");
+  const needs = Object.fromEntries(models.map((model) => [model, { memory: { gpu0: DAY_MODELS[model] * GiB } }]));
+  const memory = { devices: { gpu0: DAY_GPU_GIB * GiB }, reserve: 0, policy: "lru" as const, evictCosts: {} };
+  return buildPlanner({ use: "memory", groups: {}, matrix: null, memory }, models, "", needs);
+}
+
+function benchMemoryDay(): void {
+  const trace = dayTrace(5);
+  const gib = (models: string[]) => models.reduce((sum, model) => sum + DAY_MODELS[model], 0);
+  const widths = [10, 6, 10, 9, 9, 9, 9];
+  console.log(
+    `\nday-like trace: ${trace.length} requests over 10 h, 8 models of ${Object.values(DAY_MODELS).join("/")} GiB on one ` +
+      `${DAY_GPU_GIB} GiB GPU, loads 1 s + 0.4 s/GiB, collation + starvation 30 s; waits in seconds\n`,
+  );
+  console.log(row(["policy", "swaps", "fit misses", "p50 wait", "p99 wait", "max wait", "peak GiB"], widths));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const kind of ["exclusive", "groups", "memory"] as const) {
+    let misses = 0;
+    let peak = 0;
+    const outcome = simulateScheduler(trace, STARVATION_MS, {
+      planner: dayPlanner(kind),
+      swapMs: daySwapMs,
+      onSwap: (plan, running) => {
+        const kept = running.filter((model) => !plan.evict.includes(model) && model !== plan.target);
+        const fitted = plan.evict.some((model) => gib([...kept, model]) + DAY_MODELS[plan.target] <= DAY_GPU_GIB);
+        if (fitted) misses++;
+        peak = Math.max(peak, gib(kept) + DAY_MODELS[plan.target]);
+      },
+    });
+    if (outcome.waits.length !== trace.length) throw new Error(`${kind} lost requests on the day trace`);
+    const waits = [...outcome.waits].sort((a, b) => a - b);
+    console.log(row([
+      kind,
+      outcome.swaps,
+      misses,
+      seconds(percentile(waits, 50)),
+      seconds(percentile(waits, 99)),
+      seconds(waits[waits.length - 1]),
+      peak.toFixed(1),
+    ], widths));
+  }
+}
+
+/** Time one memory planner decision: the exhaustive search over 4 and over 12 running models. */
+function benchMemorySearch(): void {
+  console.log("\nmemory planner, one decision (target does not fit; exhaustive search over the running models):");
+  for (const count of [4, 8, 12]) {
+    const running = Array.from({ length: count }, (_, i) => `m${String(i).padStart(2, "0")}`);
+    const models = [...running, "target"];
+    const needs = Object.fromEntries(models.map((model) => [model, { memory: { gpu0: (model === "target" ? 6 : 22 / count) * GiB } }]));
+    const memory = { devices: { gpu0: 24 * GiB }, reserve: 0, policy: "lru" as const, evictCosts: {} };
+    const planner = buildPlanner({ use: "memory", groups: {}, matrix: null, memory }, models, "", needs);
+    const context = { lastUsed: (model: string) => running.indexOf(model), inFlight: () => 0 };
+    for (let i = 0; i < 50; i++) planner.evictionFor("target", running, context);
+    const rounds = count >= 12 ? 200 : 2000;
+    const started = performance.now();
+    let evicted = 0;
+    for (let i = 0; i < rounds; i++) evicted = planner.evictionFor("target", running, context).length;
+    const micros = ((performance.now() - started) / rounds) * 1000;
+    console.log(`  ${String(count).padStart(2)} running ${micros.toFixed(1).padStart(9)} µs per decision (evicts ${evicted})`);
+  }
+}
+
 function benchMatrix(): void {
   const models = ["target", "outside", ...Array.from({ length: 8 }, (_, i) => `extra-${i}`)];
   const groups: string[] = [];
@@ -384,4 +514,6 @@ function benchMatrix(): void {
 
 console.log(`runtime: ${navigator.userAgent}\n`);
 benchPolicies();
+benchMemoryDay();
 benchMatrix();
+benchMemorySearch();

@@ -9,15 +9,21 @@ import { PlannerConfigError, type PlannerIssue } from "./issue.ts";
 import { type GroupSpec, GroupsPlanner } from "./groups.ts";
 import { compileMatrix, type MatrixSpec } from "./matrix/program.ts";
 import { MatrixPlanner } from "./matrix/solve.ts";
+import { compileMemory, type MemoryConfig, type ModelMemoryConfig } from "./memory/settings.ts";
+import { MemoryPlanner } from "./memory/planner.ts";
 
 /** The routing settings the planner is built from (as the config loader normalises them). */
 export interface RoutingConfig {
-  use: "group" | "matrix";
+  use: "group" | "matrix" | "memory";
   groups: Record<string, GroupSpec>;
   /** `sets` keeps the user's YAML order (it decides ties). */
   matrix: MatrixSpec | null;
+  /** The memory planner's block (`use: memory`), or null/absent. */
+  memory?: MemoryConfig | null;
 }
 
+/** `use: memory` with no settings: RAM only, budget = total minus 1 GiB, least recently used first. */
+const DEFAULT_MEMORY: MemoryConfig = { devices: { ram: "auto" }, reserve: 1024 ** 3, policy: "lru", evictCosts: {} };
 
 function groupIssues(groups: Record<string, GroupSpec>, models: Set<string>, at: (rest: string) => string): PlannerIssue[] {
   const issues: PlannerIssue[] = [];
@@ -47,12 +53,25 @@ function groupIssues(groups: Record<string, GroupSpec>, models: Set<string>, at:
  * Validates and builds the planner. `pathPrefix` is where the block lives in
  * the user's YAML (`routing.router.settings`, or "" for legacy top-level
  * groups/matrix). With no groups and no matrix, every model is exclusive (the
- * hidden "(default)" group). Throws PlannerConfigError listing all issues.
+ * hidden "(default)" group). `memory` holds each model's `memory` and `gpus`
+ * keys (read by the memory planner only). Throws PlannerConfigError listing
+ * all issues.
  */
-export function buildPlanner(routing: RoutingConfig, modelIds: string[], pathPrefix: string): Planner {
+export function buildPlanner(
+  routing: RoutingConfig,
+  modelIds: string[],
+  pathPrefix: string,
+  memory: Record<string, ModelMemoryConfig> = {},
+): Planner {
   const at = (rest: string): string => (pathPrefix ? `${pathPrefix}.${rest}` : rest);
   const models = new Set(modelIds);
   const hasGroups = Object.keys(routing.groups).length > 0;
+
+  if (routing.use === "memory") {
+    const compiled = compileMemory(routing.memory ?? DEFAULT_MEMORY, memory, modelIds, at("memory"));
+    if (compiled.settings === null) throw new PlannerConfigError(compiled.issues);
+    return new MemoryPlanner(compiled.settings);
+  }
 
   if (routing.use === "matrix") {
     const issues: PlannerIssue[] = [];
@@ -70,6 +89,9 @@ export function buildPlanner(routing: RoutingConfig, modelIds: string[], pathPre
   }
 
   const issues = groupIssues(routing.groups, models, at);
+  if (routing.memory && !hasGroups && routing.matrix === null) {
+    issues.push({ path: at("memory"), message: "memory settings are defined but routing uses groups; set routing.router.use: memory, or remove them" });
+  }
   if (routing.matrix !== null) {
     const message = hasGroups
       ? "groups and matrix cannot both be set; keep one of them"
