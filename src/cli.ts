@@ -1,8 +1,8 @@
 /**
  * Command-line parsing, compatible with llama-swap's Go-style flags so
  * existing launch scripts keep working: `-config FILE`, `--config=FILE`,
- * `-listen :8080`, `-watch-config`, `-version`, plus `--log-level` and the
- * `validate` and `demo-upstream` subcommands.
+ * `-config-dir DIR`, `-listen :8080`, `-watch-config`, `-version`, plus
+ * `--log-level` and the `validate` and `demo-upstream` subcommands.
  */
 import type { LogLevel } from "./logging/logger.ts";
 
@@ -12,10 +12,14 @@ export interface ListenAddress {
   port: number;
 }
 
-/** What the user asked modelswap to do. */
+/**
+ * What the user asked modelswap to do. `config` and `configDir` are
+ * `-config` and `-config-dir` (null when not given; with neither, main uses
+ * config.yaml in the current directory).
+ */
 export type CliCommand =
-  | { kind: "serve"; config: string | null; listen: ListenAddress; watchConfig: boolean; logLevel: LogLevel | null }
-  | { kind: "validate"; config: string | null }
+  | { kind: "serve"; config: string | null; configDir: string | null; listen: ListenAddress; watchConfig: boolean; logLevel: LogLevel | null }
+  | { kind: "validate"; config: string | null; configDir: string | null }
   | { kind: "demo-upstream"; args: string[] }
   | { kind: "version" }
   | { kind: "help" };
@@ -30,15 +34,18 @@ export class CliError extends Error {
 
 /** Text printed by `--help`. */
 export const USAGE = `usage:
-  modelswap [--config FILE] [--listen HOST:PORT] [--watch-config] [--log-level LEVEL]
-  modelswap validate --config FILE
+  modelswap [--config FILE] [--config-dir DIR] [--listen HOST:PORT] [--watch-config] [--log-level LEVEL]
+  modelswap validate [--config FILE] [--config-dir DIR]
   modelswap demo-upstream --port N [--model ID] [--startup-ms MS] [--token-ms MS]
   modelswap --version
 
 flags (one or two dashes, "--flag value" or "--flag=value"):
-  --config FILE        YAML config (default: config.yaml in the current directory)
+  --config FILE        YAML config (default: config.yaml in the current directory, unless --config-dir is given)
+  --config-dir DIR     also read every *.yml and *.yaml file directly in DIR, in file-name order after --config;
+                       a model, group, profile, selector, peer or matrix set defined in two files is an error
   --listen HOST:PORT   address to serve on (default 127.0.0.1:8080; ":8080" means all interfaces)
-  --watch-config       reload the config when the file changes (SIGHUP reloads too)
+  --watch-config       reload the config when a file changes, or one is added to or removed from --config-dir
+                       (SIGHUP reloads too)
   --log-level LEVEL    debug, info, warn or error (overrides logLevel in the config)
   --version            print the version and exit
 `;
@@ -62,6 +69,7 @@ export function parseCli(args: string[]): CliCommand {
   const validate = args[0] === "validate";
   const rest = validate ? args.slice(1) : args;
   let config: string | null = null;
+  let configDir: string | null = null;
   let listen: ListenAddress = { hostname: "127.0.0.1", port: 8080 };
   let watchConfig = false;
   let logLevel: LogLevel | null = null;
@@ -79,6 +87,9 @@ export function parseCli(args: string[]): CliCommand {
     switch (name) {
       case "config":
         config = value();
+        break;
+      case "config-dir":
+        configDir = value();
         break;
       case "listen":
         listen = parseListen(value());
@@ -101,6 +112,6 @@ export function parseCli(args: string[]): CliCommand {
         throw new CliError(`unknown flag "${arg}"; run modelswap --help`);
     }
   }
-  if (validate) return { kind: "validate", config };
-  return { kind: "serve", config, listen, watchConfig, logLevel };
+  if (validate) return { kind: "validate", config, configDir };
+  return { kind: "serve", config, configDir, listen, watchConfig, logLevel };
 }

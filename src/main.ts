@@ -3,33 +3,35 @@
  * serve, and turn signals into graceful shutdown (a second Ctrl-C kills).
  */
 import { CliError, parseCli, USAGE } from "./cli.ts";
+import { watchConfigFiles } from "./config-watch.ts";
 import { ConfigError } from "./config/issue.ts";
+import { type ConfigPaths, readConfigSources } from "./config/sources.ts";
 import { runDemoUpstream } from "./demo/main.ts";
 import { detectRuntime } from "./runtime/detect.ts";
 import type { Runtime } from "./runtime/runtime.ts";
 import { ModelswapServer } from "./server.ts";
-import { loadSetupFile } from "./setup.ts";
+import { parseSetupSources, type Setup } from "./setup.ts";
 import { COMMIT, VERSION } from "./version.ts";
 
 /** Combined log text to stdout (it already ends in a newline; console.log adds one). */
 const stdout = (text: string) => console.log(text.replace(/\n$/, ""));
 
-async function defaultConfigPath(runtime: Runtime): Promise<string> {
-  if (await runtime.stat("config.yaml")) return "config.yaml";
-  throw new CliError("no config: pass --config FILE (or put a config.yaml in the current directory); see config.sample.yaml");
+/** `-config` and `-config-dir` as given; with neither, config.yaml in the current directory. */
+async function configPaths(runtime: Runtime, file: string | null, dir: string | null): Promise<ConfigPaths> {
+  if (file !== null || dir !== null) return { file, dir };
+  if (await runtime.stat("config.yaml")) return { file: "config.yaml", dir: null };
+  throw new CliError("no config: pass --config FILE and/or --config-dir DIR (or put a config.yaml in the current directory); see config.sample.yaml");
 }
 
-/** Poll `path` every 2 s (like llama-swap) and call `onChange` when its size or mtime changes. */
-function watchFile(runtime: Runtime, path: string, onChange: () => void): void {
-  let last = "";
-  const check = async () => {
-    const stat = await runtime.stat(path);
-    const now = stat ? `${stat.size}:${stat.mtimeMs}` : "";
-    if (last && now && now !== last) onChange();
-    if (now) last = now;
-  };
-  void check();
-  setInterval(check, 2000);
+/** Reads, merges and validates the config's files. */
+async function loadSetup(runtime: Runtime, paths: ConfigPaths): Promise<Setup> {
+  const sources = await readConfigSources(paths, runtime);
+  return parseSetupSources(sources, { env: runtime.envAll(), selfArgv: runtime.selfArgv });
+}
+
+/** How the config's files are named in messages: `config.yaml`, `conf.d/`, or both. */
+function describePaths({ file, dir }: ConfigPaths): string {
+  return [file, dir === null ? null : `${dir.replace(/\/+$/, "")}/`].filter((part) => part !== null).join(" and ");
 }
 
 async function main(runtime: Runtime): Promise<number> {
@@ -44,16 +46,16 @@ async function main(runtime: Runtime): Promise<number> {
     case "demo-upstream":
       return await runDemoUpstream(command.args, runtime);
     case "validate": {
-      const path = command.config ?? await defaultConfigPath(runtime);
-      const { config, warnings } = await loadSetupFile(path, (p) => runtime.readTextFile(p), { env: runtime.envAll(), selfArgv: runtime.selfArgv, source: path });
+      const paths = await configPaths(runtime, command.config, command.configDir);
+      const { config, warnings } = await loadSetup(runtime, paths);
       for (const warning of warnings) console.error(`warning: ${warning}`);
       const models = Object.keys(config.models).length;
-      console.log(`${path}: OK (${models} model${models === 1 ? "" : "s"}, router ${config.routing.use}${warnings.length ? `, ${warnings.length} warning(s)` : ""})`);
+      console.log(`${describePaths(paths)}: OK (${models} model${models === 1 ? "" : "s"}, router ${config.routing.use}${warnings.length ? `, ${warnings.length} warning(s)` : ""})`);
       return 0;
     }
     case "serve": {
-      const path = command.config ?? await defaultConfigPath(runtime);
-      const load = () => loadSetupFile(path, (p) => runtime.readTextFile(p), { env: runtime.envAll(), selfArgv: runtime.selfArgv, source: path });
+      const paths = await configPaths(runtime, command.config, command.configDir);
+      const load = () => loadSetup(runtime, paths);
       const server = await ModelswapServer.start({
         runtime,
         setup: await load(),
@@ -63,7 +65,10 @@ async function main(runtime: Runtime): Promise<number> {
         reloadConfig: load,
       });
       runtime.onSignal("SIGHUP", () => void server.reload());
-      if (command.watchConfig) watchFile(runtime, path, () => void server.reload());
+      if (command.watchConfig) {
+        const watch = watchConfigFiles(runtime, paths, () => void server.reload());
+        void watch.ready.then(() => server.log.info(`watching ${describePaths(paths)} for changes (every 2 s)`));
+      }
       let signals = 0;
       const onSignal = () => {
         signals++;

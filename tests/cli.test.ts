@@ -4,6 +4,9 @@
  * with its key path.
  */
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { CliError, parseCli, parseListen } from "../src/cli.ts";
 import { routerArgv, runtime, writeConfig } from "./e2e/harness.ts";
@@ -28,14 +31,19 @@ describe("flag parsing", () => {
       assert.deepEqual(parseCli(args), {
         kind: "serve",
         config: "c.yaml",
+        configDir: null,
         listen: { hostname: "0.0.0.0", port: 9000 },
         watchConfig: true,
         logLevel: null,
       });
     }
-    assert.deepEqual(parseCli([]), { kind: "serve", config: null, listen: { hostname: "127.0.0.1", port: 8080 }, watchConfig: false, logLevel: null });
+    assert.deepEqual(parseCli([]), { kind: "serve", config: null, configDir: null, listen: { hostname: "127.0.0.1", port: 8080 }, watchConfig: false, logLevel: null });
     assert.deepEqual(parseCli(["-version"]), { kind: "version" });
-    assert.deepEqual(parseCli(["validate", "--config", "x.yaml"]), { kind: "validate", config: "x.yaml" });
+    assert.deepEqual(parseCli(["validate", "--config", "x.yaml"]), { kind: "validate", config: "x.yaml", configDir: null });
+    for (const args of [["-config-dir", "conf.d"], ["--config-dir=conf.d"]]) {
+      assert.deepEqual(parseCli(args), { kind: "serve", config: null, configDir: "conf.d", listen: { hostname: "127.0.0.1", port: 8080 }, watchConfig: false, logLevel: null });
+    }
+    assert.deepEqual(parseCli(["validate", "-config", "a.yaml", "-config-dir", "d"]), { kind: "validate", config: "a.yaml", configDir: "d" });
     assert.deepEqual(parseCli(["demo-upstream", "--port", "1"]), { kind: "demo-upstream", args: ["--port", "1"] });
     assert.equal((parseCli(["--log-level", "debug"]) as { logLevel: string }).logLevel, "debug");
   });
@@ -85,5 +93,24 @@ describe("the program", () => {
     assert.match(failed.stderr, /models\.a\.ttl/);
     assert.match(failed.stderr, /models\.b\.proxy/);
     assert.equal(failed.stdout, "");
+  });
+
+  test("validate --config-dir: files merged in name order; a model in two files is an error naming both", async () => {
+    const root = mkdtempSync(join(tmpdir(), "modelswap-config-dir-"));
+    const dir = join(root, "conf.d");
+    mkdirSync(dir);
+    mkdirSync(join(dir, "nested.yaml")); // a directory, not a file: never read
+    writeFileSync(join(root, "main.yaml"), "models:\n  a:\n    cmd: llama-server --port ${PORT}\n");
+    writeFileSync(join(dir, "20-c.yml"), "models:\n  c:\n    cmd: llama-server --port ${PORT}\n");
+    writeFileSync(join(dir, "10-b.yaml"), "models:\n  b:\n    cmd: llama-server --port ${PORT}\n");
+    writeFileSync(join(dir, "README.md"), "not yaml: [\n");
+    const ok = await run(["validate", "-config", join(root, "main.yaml"), "-config-dir", dir]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /main\.yaml and .*conf\.d\/: OK \(3 models, router group\)/);
+
+    writeFileSync(join(dir, "30-dup.yaml"), "models:\n  b:\n    cmd: other --port ${PORT}\n");
+    const dup = await run(["validate", "-config-dir", dir]);
+    assert.equal(dup.code, 1);
+    assert.match(dup.stderr, /models\.b: model 'b' is defined in both \S*conf\.d\/10-b\.yaml and \S*conf\.d\/30-dup\.yaml; define it in one file only/);
   });
 });

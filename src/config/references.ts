@@ -2,7 +2,9 @@
  * Checks between parts of a config that the per-field schema cannot see:
  * unique aliases, names reserved for peer models, and every place that names
  * a model (preload, priority, selectors, profiles). Names given as aliases in
- * preload and priority are resolved to model ids in place.
+ * preload and priority are resolved to model ids in place; a selector in
+ * preload stands for its first target, and preload names that are no local
+ * model are dropped with a warning, as llama-swap drops them.
  */
 import type { ConfigIssue } from "./issue.ts";
 import type { Config } from "./schema.ts";
@@ -11,7 +13,7 @@ import type { Config } from "./schema.ts";
 type Target = { kind: "local"; id: string } | { kind: "peer"; fqn: string } | { kind: "selector" };
 
 /** Validates cross-references, pushing each problem to `issues`; resolves preload and priority names to ids. */
-export function checkReferences(config: Config, issues: ConfigIssue[]): void {
+export function checkReferences(config: Config, issues: ConfigIssue[], warnings: string[]): void {
   const local = checkAliases(config, issues);
   const peers = checkPeers(config, local, issues);
   const resolve = (name: string): Target | undefined => {
@@ -24,14 +26,23 @@ export function checkReferences(config: Config, issues: ConfigIssue[]): void {
     return undefined;
   };
 
-  const preload = config.hooks.onStartup.preload.map((name, i) => {
+  const dropped: string[] = [];
+  const preload = config.hooks.onStartup.preload.flatMap((name) => {
     const id = local.get(name);
-    if (id === undefined) {
-      issues.push({ path: `hooks.on_startup.preload[${i}]`, message: `unknown model '${name}'; use a model id or alias from models` });
-    }
-    return id;
+    if (id !== undefined) return [id];
+    // A selector preloads the target it picks while nothing is loaded: its first (peers need no loading).
+    const first = Object.hasOwn(config.selectors, name) ? resolve(config.selectors[name].targets[0]) : undefined;
+    if (first?.kind === "local") return [first.id];
+    if (first === undefined) dropped.push(name);
+    return [];
   });
-  config.hooks.onStartup.preload = [...new Set(preload.filter((id): id is string => id !== undefined))];
+  config.hooks.onStartup.preload = [...new Set(preload)];
+  if (dropped.length > 0) {
+    warnings.push(
+      `hooks.on_startup.preload: ${dropped.map((name) => `'${name}'`).join(", ")} ${dropped.length === 1 ? "names" : "name"} no local model, alias or selector; ` +
+        "llama-swap drops such names silently; modelswap drops them too",
+    );
+  }
 
   const priority: Record<string, number> = {};
   for (const [name, value] of Object.entries(config.routing.scheduler.priority)) {

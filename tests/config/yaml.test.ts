@@ -4,8 +4,15 @@ import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../../src/config/issue.ts";
-import { loadConfigFile } from "../../src/config/load.ts";
+import { type LoadOptions, parseConfigSources } from "../../src/config/load.ts";
+import { readConfigSources } from "../../src/config/sources.ts";
 import { assertIssue, issuesOf, load, options } from "./helpers.ts";
+
+/** Reads `-config FILE` through `readTextFile` and parses it, as main does. */
+async function loadConfigFile(path: string, readTextFile: (path: string) => Promise<string>, loadOptions: LoadOptions) {
+  const sources = await readConfigSources({ file: path, dir: null }, { readTextFile, readDir: () => Promise.resolve([]) });
+  return parseConfigSources(sources, loadOptions);
+}
 
 describe("YAML handling", () => {
   it("materialises anchors, aliases and merge keys", () => {
@@ -40,7 +47,7 @@ models:
   });
 });
 
-describe("loadConfigFile", () => {
+describe("reading a config file", () => {
   it("reads through the given function and names the file in syntax errors", async () => {
     const files: Record<string, string> = { "/etc/ms.yaml": "models: [oops" };
     const read = (path: string) => Promise.resolve(files[path]);
@@ -65,7 +72,7 @@ describe("loadConfigFile", () => {
     const env = Object.fromEntries(
       [...readFileSync(sample, "utf8").matchAll(/\$\{env\.([A-Za-z_][A-Za-z0-9_]*)\}/g)].map(([, name]) => [name, "x"]),
     );
-    const { config } = await loadConfigFile(sample, (path) => readFile(path, "utf8"), { ...options, env, source: undefined });
+    const { config } = await loadConfigFile(sample, (path) => readFile(path, "utf8"), { ...options, env });
     assert.ok(Object.keys(config.models).length > 0);
   });
 });
