@@ -5,7 +5,14 @@
  * never throw: it runs on the request path.
  */
 import type { SwapPlan } from "./scheduler/effects.ts";
+import type { RestoreReport, SaveReport } from "./upstream/context.ts";
 import type { ModelState } from "./upstream/state.ts";
+
+/** Context kept across one swap: saved from each evicted model, restored into the target. */
+export interface SwapContext {
+  saved: Record<string, SaveReport>;
+  restored: RestoreReport | null;
+}
 
 /** One model request as the HTTP layer saw it. */
 export interface RequestInfo {
@@ -39,7 +46,12 @@ export interface RequestObservation {
 export interface Observer {
   modelState(model: string, from: ModelState, to: ModelState): void;
   swapStarted(plan: SwapPlan): void;
-  swapFinished(plan: SwapPlan, durationMs: number, error: string | null): void;
+  /** A swap ended; `context` says what context was saved from the evicted models and restored into the target. */
+  swapFinished(plan: SwapPlan, durationMs: number, error: string | null, context?: SwapContext): void;
+  /** A model's context was saved before a planned stop. */
+  contextSaved(model: string, report: SaveReport): void;
+  /** A model's saved context was restored after a start. */
+  contextRestored(model: string, report: RestoreReport): void;
   /** An upstream process exited while ready. */
   crashed(model: string, reason: string): void;
   /** Queue or in-flight counts may have changed. */
@@ -54,6 +66,8 @@ export const NO_OBSERVER: Observer = {
   modelState() {},
   swapStarted() {},
   swapFinished() {},
+  contextSaved() {},
+  contextRestored() {},
   crashed() {},
   loadChanged() {},
   request: () => IGNORE_REQUEST,

@@ -5,6 +5,7 @@
  * done, unless a later reload brought it back in the meantime.
  */
 import { ModelswapError } from "./errors.ts";
+import type { ReadyReport, StopReport } from "./upstream/lifecycle.ts";
 import type { UpstreamSpec } from "./upstream/spec.ts";
 import { sameSpec } from "./upstream/spec.ts";
 import type { ModelState } from "./upstream/state.ts";
@@ -21,7 +22,7 @@ export interface SpecChanges {
 export class ProcessTable {
   readonly #create: (spec: UpstreamSpec) => ModelProcess;
   readonly #processes = new Map<string, ModelProcess>();
-  readonly #stops = new Map<string, Promise<void>>();
+  readonly #stops = new Map<string, Promise<StopReport | void>>();
   #configured = new Set<string>();
   #closed = false;
 
@@ -52,20 +53,20 @@ export class ProcessTable {
   }
 
   /** Make a model ready (start it if needed); refused once every process was stopped for good. */
-  ensureReady(model: string): Promise<void> {
+  ensureReady(model: string): Promise<ReadyReport> {
     if (this.#closed) {
       return Promise.reject(new ModelswapError(503, "shutting_down", `modelswap is shutting down, so model "${model}" is not started; retry against the new instance`, { model }));
     }
     return this.#processes.get(model)!.ensureReady();
   }
 
-  /** Stop a model's process; concurrent stops share one. */
-  stop(model: string): Promise<void> {
+  /** Stop a model's process (`why`: for clients whose requests it cuts); concurrent stops share one. */
+  stop(model: string, why?: string): Promise<StopReport | void> {
     const process = this.#processes.get(model);
     if (!process) return Promise.resolve();
     let stopping = this.#stops.get(model);
     if (!stopping) {
-      stopping = process.stop().finally(() => this.#stops.delete(model));
+      stopping = process.stop(why).finally(() => this.#stops.delete(model));
       this.#stops.set(model, stopping);
     }
     return stopping;

@@ -17,6 +17,8 @@ import { ProcessTable, type SpecChanges } from "./processes.ts";
 import { schedulerSettings, upstreamSpecs } from "./setup.ts";
 import type { UpstreamSpec } from "./upstream/spec.ts";
 import type { ModelState } from "./upstream/state.ts";
+import type { LifecycleRunner, StopReport } from "./upstream/lifecycle.ts";
+import type { SwapContext } from "./observer.ts";
 import type { ModelProcess, ProcessStatus, UpstreamHooks } from "./upstream/upstream.ts";
 import { Waiters } from "./waiters.ts";
 
@@ -36,6 +38,8 @@ export interface RouterDeps {
   observer?: Observer;
   /** Default: the wall clock. */
   clock?: Clock;
+  /** Carries out the steps around each start and planned stop (context, hooks); default: none. */
+  lifecycle?: LifecycleRunner;
 }
 
 /** The router: one per running server; a config reload reconfigures it. */
@@ -152,12 +156,17 @@ export class Router {
     const { config } = setup;
     const now = this.#clock.now();
     const removed = Object.keys(this.#config.models).filter((id) => !Object.hasOwn(config.models, id));
-    if (removed.length) this.#scheduler.unload(removed, now);
     this.#config = config;
+    if (removed.length) this.#scheduler.unload(removed, now);
     const changes = this.#processes.apply(upstreamSpecs(config));
     this.#scheduler.reconfigure(setup.planner, schedulerSettings(config), now);
     for (const id of changes.changed) this.#scheduler.restart(id, now);
     return changes;
+  }
+
+  /** Delete a model's saved context (keepContext). */
+  async forgetContext(model: string): Promise<void> {
+    await this.#deps.lifecycle?.forget(model);
   }
 
   /** Kill every model's process group at once (second Ctrl-C). */
@@ -168,6 +177,7 @@ export class Router {
   #createProcess(spec: UpstreamSpec): ModelProcess {
     const { log } = this.#deps;
     return this.#deps.processes(spec, {
+      lifecycle: this.#deps.lifecycle,
       log: (level, message) => log[level](message),
       onCrash: (model, reason) => this.#observer.crashed(model, reason),
       onState: (model, from, to) => {
@@ -221,25 +231,47 @@ export class Router {
     log.info(`${plan.target}: loading${evicting} (${plan.reason})`);
     this.#observer.swapStarted(plan);
     let error: ModelswapError | null = null;
+    const context: SwapContext = { saved: {}, restored: null };
     try {
-      await Promise.all(plan.evict.map((model) => this.#stop(model)));
-      await this.#processes.ensureReady(plan.target);
-      log.info(`${plan.target}: ready in ${this.#clock.now() - started} ms`);
+      await Promise.all(plan.evict.map(async (model) => {
+        const saved = (await this.#stop(model))?.context;
+        if (saved) context.saved[model] = saved;
+      }));
+      context.restored = (await this.#processes.ensureReady(plan.target)).context;
+      const restored = context.restored ? ` (its context restored: ${context.restored.tokens} tokens in ${context.restored.ms} ms)` : "";
+      log.info(`${plan.target}: ready in ${this.#clock.now() - started} ms${restored}`);
     } catch (cause) {
       error = cause instanceof ModelswapError
         ? cause
         : new ModelswapError(502, "upstream_start_failed", `model "${plan.target}" failed to start: ${cause}`, { model: plan.target });
       log.warn(`${plan.target}: failed to load after ${this.#clock.now() - started} ms: ${error.message.split("\n")[0]}`);
     }
-    this.#observer.swapFinished(plan, this.#clock.now() - started, error?.message ?? null);
+    this.#observer.swapFinished(plan, this.#clock.now() - started, error?.message ?? null, context);
     this.#scheduler.swapDone(plan.id, error, this.#clock.now());
     this.#observer.loadChanged();
   }
 
-  /** Stop a model's process, saying why when it is not plain to see. */
-  #stop(model: string, reason?: StopReason): Promise<void> {
-    if (reason === "ttl") this.#deps.log.info(`${model}: unloaded after ${this.#config.models[model]?.ttl}s idle (ttl)`);
-    if (reason === "restart") this.#deps.log.info(`${model}: settings changed; restarting it with the new settings`);
-    return this.#processes.stop(model);
+  /**
+   * Stop a model's process, saying why in the log when it is not plain to
+   * see, and telling clients whose requests the stop cuts what happened.
+   */
+  async #stop(model: string, reason?: StopReason): Promise<StopReport | void> {
+    const { log } = this.#deps;
+    if (reason === "ttl") log.info(`${model}: unloaded after ${this.#config.models[model]?.ttl}s idle (ttl)`);
+    if (reason === "keep-alive") log.info(`${model}: unloaded: the keep_alive its client asked for ran out`);
+    if (reason === "restart") log.info(`${model}: settings changed; restarting it with the new settings`);
+    const report = await this.#processes.stop(model, this.#why(model, reason));
+    const saved = report?.context;
+    if (saved) log.info(`${model}: its context kept: ${saved.tokens} tokens (${saved.bytes} bytes) saved in ${saved.ms} ms`);
+    return report;
+  }
+
+  /** What a client whose request a stop cuts is told. */
+  #why(model: string, reason: StopReason | undefined): string {
+    if (reason === "shutdown") return "modelswap is shutting down";
+    if (reason === "restart") return "it restarts with new settings; send the request again";
+    if (!Object.hasOwn(this.#config.models, model)) return "it was removed from the config by a reload and is no longer served";
+    if (reason === "unload") return "it was unloaded; send the request again to load it";
+    return "another model needed its place; send the request again";
   }
 }

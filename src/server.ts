@@ -7,12 +7,18 @@ import type { ListenAddress } from "./cli.ts";
 import { ConfigError } from "./config/issue.ts";
 import { buildApp } from "./http/app.ts";
 import { LogFiles } from "./logging/files.ts";
+import { MemoryMonitor } from "./memory/monitor.ts";
 import { type LogLevel, LogHub, Logger } from "./logging/logger.ts";
 import { Observability } from "./observability/observer.ts";
 import { Router } from "./router.ts";
 import type { HttpServer, Runtime } from "./runtime/runtime.ts";
+import { formatHost } from "./runtime/shared.ts";
 import type { Setup } from "./setup.ts";
 import { OrphanGuard } from "./upstream/orphans.ts";
+import { ContextStore } from "./upstream/context.ts";
+import { ExternalServer } from "./upstream/external.ts";
+import { modelProcess } from "./upstream/kinds.ts";
+import { LifecycleRunner } from "./upstream/lifecycle.ts";
 import { Upstream } from "./upstream/upstream.ts";
 import { VERSION } from "./version.ts";
 
@@ -46,6 +52,7 @@ export class ModelswapServer {
   #reloading: Promise<boolean> | null = null;
   #observability: Observability | null = null;
   #logFiles: LogFiles | undefined;
+  #memory: MemoryMonitor | null = null;
 
   private constructor(logs: LogHub, log: Logger, router: Router, http: HttpServer, orphans: OrphanGuard) {
     this.logs = logs;
@@ -66,29 +73,52 @@ export class ModelswapServer {
     const orphans = await OrphanGuard.start(runtime, (message) => log.warn(message));
     const observer = new Observability({ router: () => server.#router, logs, version: VERSION });
     const logFiles = config.logDir ? new LogFiles(runtime, config.logDir, (message) => log.warn(message)) : undefined;
-    const router = new Router(setup, {
+    const contexts = new ContextStore(runtime, {
+      maxBytes: config.contextCache.maxBytes,
+      timeoutMs: config.contextCache.timeout * 1000,
+      warn: (message) => log.warn(message),
+    });
+    // The memory planner's measuring side and the hardware view; its book outlives config reloads.
+    const memory = new MemoryMonitor({
+      runtime,
+      log,
+      running: () => server.#router.status().filter((s) => s.state !== "stopped" && s.state !== "failed").map((s) => s.model),
+      envOf: (model) => server.#router.config.models[model]?.env ?? {},
+    });
+    const planner = memory.bind(setup.planner);
+    await memory.start();
+    observer.metrics.useHardware(() => memory.gauges());
+    const router = new Router({ ...setup, planner }, {
       log,
       observer,
+      lifecycle: new LifecycleRunner(runtime, contexts, observer),
       processes: (spec, hooks) => {
         logFiles?.attach(spec.id, logs.model(spec.id));
-        return new Upstream(spec, runtime, logs.model(spec.id), { ...hooks, groups: orphans });
+        // A model without cmd is a server that runs already; one behind a non-http proxy cannot be reached (kinds.ts).
+        return modelProcess(spec, {
+          command: (s) => new Upstream(s, runtime, logs.model(s.id), { ...hooks, groups: orphans, ...memory.hooks(hooks) }),
+          external: (s) => new ExternalServer(s, logs.model(s.id), hooks),
+        });
       },
     });
     // Assigned once below; the app and the observer read it lazily, after that.
     // deno-lint-ignore prefer-const
     let server!: ModelswapServer;
-    const app = buildApp({ router: () => server.#router, logs, observer, observability: observer, version: VERSION });
+    const app = buildApp({ router: () => server.#router, logs, observer, observability: observer, version: VERSION, memory });
     const http = await runtime.serve({
       hostname: options.listen.hostname,
       port: options.listen.port,
       // The HTTP layer enforces maxBodyBytes (it can change on reload, and answers a proper 413).
       maxRequestBodySize: 2 ** 40,
       fetch: (request, info) => app.fetch(request, info),
+      limits: config.server,
+      onWarning: (message) => log.warn(message),
     });
     server = new ModelswapServer(logs, log, router, http, orphans);
     server.#reloadConfig = options.reloadConfig ?? null;
     server.#observability = observer;
     server.#logFiles = logFiles;
+    server.#memory = memory;
     server.#cliLogLevel = options.logLevel ?? null;
     const models = Object.keys(config.models).length;
     log.notice(`modelswap ${VERSION} (${runtime.name}) listening on http://${formatHost(http.hostname)}:${http.port} with ${models} model${models === 1 ? "" : "s"}`);
@@ -147,7 +177,9 @@ export class ModelswapServer {
     }
     this.logs.redactor.set(result.secrets);
     for (const warning of result.warnings) this.log.warn(`config: ${warning}`);
-    const { added, changed, removed } = this.#router.reconfigure(result);
+    const planner = this.#memory!.bind(result.planner);
+    await this.#memory!.start();
+    const { added, changed, removed } = this.#router.reconfigure({ ...result, planner });
     this.log.setLevel(this.#cliLogLevel ?? result.config.logLevel);
     this.log.setTimeFormat(result.config.logTimeFormat);
     const list = (label: string, ids: string[]) => (ids.length ? ` ${label}: ${ids.join(", ")};` : "");
@@ -174,8 +206,4 @@ export class ModelswapServer {
     await this.#http.stop(true);
     this.log.info("shutdown complete: every upstream stopped");
   }
-}
-
-function formatHost(hostname: string): string {
-  return hostname.includes(":") ? `[${hostname}]` : hostname;
 }

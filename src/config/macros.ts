@@ -17,10 +17,12 @@ type MacroValue = string | number | boolean;
 type MacroList = Array<[name: string, value: MacroValue]>;
 
 /** Names modelswap provides itself; declaring them is an error. */
-const RESERVED_MACROS: readonly string[] = ["PID", "PORT", "MODEL_ID", "SELF"];
+const RESERVED_MACROS: readonly string[] = ["PID", "PORT", "MODEL_ID", "SELF", "GPUS"];
 
-/** Port given to a model whose cmd uses `${PORT}` when `startPort` is absent or invalid. */
+/** Port given to a model whose cmd uses `${PORT}` when `startPort` is absent, invalid or past the last port. */
 const DEFAULT_START_PORT = 5800;
+/** The highest TCP port. */
+const LAST_PORT = 65535;
 const MACRO_NAME = /^[a-zA-Z0-9_-]{1,63}$/;
 const REFERENCE = /\$\{([^}\s]*)\}/g;
 
@@ -30,6 +32,16 @@ export interface MacroExpansion {
   tree: Record<string, unknown>;
   /** Allocated `${PORT}` per model id (only models whose cmd uses it). */
   ports: Map<string, number>;
+  /** What was loaded differently from how it was written (a startPort past the last port). */
+  warnings: string[];
+}
+
+/** What the `${PORT}` messages need to know of a model's proxy. */
+interface ProxyFacts {
+  /** No proxy was written: the default `http://127.0.0.1:${PORT}` is used. */
+  defaulted: boolean;
+  /** The model has a cmd (one without is never started by modelswap). */
+  hasCmd: boolean;
 }
 
 /** Context the loader passes in. */
@@ -54,20 +66,31 @@ export function expandConfigMacros(
   const globals = readMacros(root.macros, "macros", self, issues);
   const globalScope = [...self, ...globals];
   const tree: Record<string, unknown> = {};
+  // Top-level lifecycle hooks are every model's default: they are expanded per model, with its macros.
+  const lifecycle = lifecycleHooks(root.hooks);
   for (const [key, value] of Object.entries(root)) {
     if (key === "macros") continue;
     if (key === "models") {
       tree[key] = value;
       continue;
     }
-    tree[key] = expandTree(value, globalScope, key, issues);
+    const global = key === "hooks" && isMapping(value) ? withoutLifecycleHooks(value) : value;
+    tree[key] = expandTree(global, globalScope, key, issues);
     reportLeftovers(tree[key], key, context, issues);
+    if (global !== value) Object.assign(tree[key] as Record<string, unknown>, lifecycle);
   }
 
   const ports = new Map<string, number>();
-  if (!isMapping(root.models)) return { tree, ports };
+  const warnings: string[] = [];
   const startPort = Number(tree.startPort ?? DEFAULT_START_PORT);
   let nextPort = Number.isInteger(startPort) && startPort >= 1 ? startPort : DEFAULT_START_PORT;
+  if (Number.isInteger(startPort) && startPort > LAST_PORT) {
+    nextPort = DEFAULT_START_PORT;
+    warnings.push(
+      `startPort: ${startPort} is above ${LAST_PORT}, the last TCP port; llama-swap loads it and hands out \${PORT} values no server can listen on; modelswap hands them out from ${DEFAULT_START_PORT} instead`,
+    );
+  }
+  if (!isMapping(root.models)) return { tree, ports, warnings };
   const models: Record<string, unknown> = {};
   for (const id of Object.keys(root.models).sort()) {
     const raw = root.models[id];
@@ -80,25 +103,44 @@ export function expandConfigMacros(
     const local = readMacros(raw.macros, `${path}.macros`, [...head, ...globals], issues);
     const scope = mergeMacros([...head, ...globals], local);
     const prepared: Record<string, unknown> = { ...raw };
-    const proxyDefaulted = prepared.proxy === undefined || prepared.proxy === null;
-    if (proxyDefaulted) prepared.proxy = "http://127.0.0.1:${PORT}";
+    if (Object.keys(lifecycle).length > 0) prepared.hooks = { ...lifecycle, ...(isMapping(raw.hooks) ? raw.hooks : {}) };
+    const proxy: ProxyFacts = {
+      defaulted: prepared.proxy === undefined || prepared.proxy === null,
+      hasCmd: typeof prepared.cmd === "string" && stripCommandComments(prepared.cmd).trim() !== "",
+    };
+    if (proxy.defaulted) prepared.proxy = "http://127.0.0.1:${PORT}";
     for (const key of ["cmd", "cmdStop"]) {
       if (typeof prepared[key] === "string") prepared[key] = stripCommandComments(prepared[key] as string);
     }
     delete prepared.macros;
     let model = expandTree(prepared, scope, path, issues) as Record<string, unknown>;
     if (typeof model.cmd === "string" && model.cmd.includes("${PORT}")) {
-      if (nextPort > 65535) {
-        issues.push({ path: `${path}.cmd`, message: `no port left to allocate for \${PORT} (ports are given from startPort ${startPort} upwards); lower startPort` });
+      if (nextPort > LAST_PORT) {
+        nextPort = DEFAULT_START_PORT;
+        warnings.push(
+          `startPort: ${startPort} leaves too few ports for the models whose cmd uses \${PORT}; llama-swap hands out ports above ${LAST_PORT}, which no server can listen on; modelswap continues from ${DEFAULT_START_PORT}`,
+        );
       }
       ports.set(id, nextPort);
       model = expandTree(model, [["PORT", nextPort++]], path, issues) as Record<string, unknown>;
     }
     models[id] = model;
-    reportLeftovers(model, path, context, issues, proxyDefaulted);
+    reportLeftovers(model, path, context, issues, proxy);
   }
   tree.models = models;
-  return { tree, ports };
+  return { tree, ports, warnings };
+}
+
+/** The lifecycle hooks (`before_unload`, `after_load`) of a top-level `hooks:` block. */
+const LIFECYCLE_HOOKS = ["before_unload", "after_load"];
+
+function lifecycleHooks(hooks: unknown): Record<string, unknown> {
+  if (!isMapping(hooks)) return {};
+  return Object.fromEntries(Object.entries(hooks).filter(([key]) => LIFECYCLE_HOOKS.includes(key)));
+}
+
+function withoutLifecycleHooks(hooks: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(hooks).filter(([key]) => !LIFECYCLE_HOOKS.includes(key)));
 }
 
 /**
@@ -205,25 +247,25 @@ function reportLeftovers(
   path: string,
   context: MacroContext,
   issues: ConfigIssue[],
-  proxyDefaulted = false,
+  proxy: ProxyFacts = { defaulted: false, hasCmd: true },
 ): void {
   if (typeof value === "string") {
     for (const reference of referencesIn(value)) {
-      const message = leftoverMessage(reference, path, context, proxyDefaulted);
+      const message = leftoverMessage(reference, path, context, proxy);
       if (message) issues.push({ path, message });
     }
   } else if (Array.isArray(value)) {
-    value.forEach((item, i) => reportLeftovers(item, `${path}[${i}]`, context, issues, proxyDefaulted));
+    value.forEach((item, i) => reportLeftovers(item, `${path}[${i}]`, context, issues, proxy));
   } else if (value instanceof Map || isMapping(value)) {
     const entries = value instanceof Map ? [...value] : Object.entries(value);
     for (const [key, item] of entries) {
       if (path.endsWith(".filters.setParamsByID")) reportLeftovers(key, `${path}.${key}`, context, issues);
-      reportLeftovers(item, `${path}.${key}`, context, issues, proxyDefaulted);
+      reportLeftovers(item, `${path}.${key}`, context, issues, proxy);
     }
   }
 }
 
-function leftoverMessage(reference: string, path: string, context: MacroContext, proxyDefaulted: boolean): string | undefined {
+function leftoverMessage(reference: string, path: string, context: MacroContext, proxy: ProxyFacts): string | undefined {
   const inModel = path.startsWith("models.");
   if (reference === "PID") {
     if (inModel && path.endsWith(".cmdStop")) return undefined;
@@ -232,11 +274,17 @@ function leftoverMessage(reference: string, path: string, context: MacroContext,
   if (reference === "PORT") {
     if (!inModel) return "${PORT} is only available inside a model";
     if (path.endsWith(".proxy")) {
-      return proxyDefaulted
-        ? "cmd does not use ${PORT}, so modelswap cannot know the upstream's port: add `--port ${PORT}` to cmd, or set proxy to the URL of the fixed port (e.g. http://127.0.0.1:8080)"
-        : "proxy uses ${PORT} but cmd does not; add `--port ${PORT}` to cmd, or write the fixed port in proxy";
+      // llama-swap's reason, then what to do about it.
+      const which = proxy.defaulted ? " (no proxy is set, and the default proxy is http://127.0.0.1:${PORT})" : "";
+      const fix = proxy.hasCmd
+        ? "add `--port ${PORT}` to cmd, or set proxy to the URL of its fixed port (e.g. http://127.0.0.1:8080)"
+        : "a model without cmd is never started by modelswap: set proxy to the URL of its running server (e.g. http://127.0.0.1:8080)";
+      return `proxy uses \${PORT} but cmd does not - \${PORT} is only available when used in cmd${which}; ${fix}`;
     }
     return "${PORT} is only available when cmd uses ${PORT}; add `--port ${PORT}` to cmd or write the port literally";
+  }
+  if (reference === "GPUS") {
+    return inModel && path.endsWith(".cmd") ? undefined : "${GPUS} is only available in a model's cmd (the GPUs the memory planner gives it at each start)";
   }
   if (reference === "MODEL_ID") return "${MODEL_ID} is only available inside a model";
   if (reference.startsWith("env.")) {

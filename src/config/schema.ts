@@ -6,12 +6,13 @@
  * model) are consumed by the macro stage and do not appear here.
  *
  * Deliberate differences from llama-swap: `healthCheckTimeout` accepts any
- * value >= 1 (llama-swap silently raises values below 15), the default proxy
- * is `http://127.0.0.1:${PORT}` (never `localhost`, which may resolve to
- * IPv6 first), an unknown `hooks.on_startup.preload` name is an error
- * (llama-swap drops it silently) and an empty `cmd` is refused at load time.
+ * value >= 1 (llama-swap silently raises values below 15) and the default
+ * proxy is `http://127.0.0.1:${PORT}` (never `localhost`, which may resolve
+ * to IPv6 first). Values llama-swap accepts and silently changes or ignores
+ * are relaxed before this schema runs, with a warning (see compat.ts).
  */
 import { z } from "zod";
+import { parseSize, SIZE_RULE } from "./size.ts";
 
 // ---------------------------------------------------------------- field kinds
 
@@ -88,14 +89,11 @@ function section<T extends z.core.$ZodLooseShape>(shape: T) {
   );
 }
 
+/** Any URL that parses, as llama-swap accepts it (compat.ts warns about those that are not http(s)). */
 function url() {
-  return nonEmptyText().refine((value) => {
-    try {
-      return ["http:", "https:"].includes(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  }, { error: (issue) => `must be an http(s) URL such as http://127.0.0.1:8080 (got ${describeValue(issue.input)})` });
+  return nonEmptyText().refine((value) => URL.canParse(value), {
+    error: (issue) => `must be a URL such as http://127.0.0.1:8080 (got ${describeValue(issue.input)})`,
+  });
 }
 
 function regex() {
@@ -109,6 +107,41 @@ function regex() {
   }, { error: (issue) => `is not a valid regular expression: ${describeValue(issue.input)}` });
 }
 
+/** A memory size (bytes, or text such as `24GiB`), or `auto` when `auto` is true; whole bytes out. */
+function size<const Auto extends boolean = false>(auto?: Auto) {
+  const rule = auto ? `auto or ${SIZE_RULE}` : SIZE_RULE;
+  return z.unknown().transform((value, ctx): Auto extends true ? number | "auto" : number => {
+    if (auto && value === "auto") return "auto" as never;
+    const parsed = parseSize(value);
+    if ("bytes" in parsed) return parsed.bytes as never;
+    const why = value === undefined || value === null ? `is required (${rule})` : `${parsed.error} (got ${describeValue(value)})`;
+    ctx.addIssue({ code: "custom", input: value, message: auto && typeof value !== "number" && typeof value !== "string" ? `must be ${rule} (got ${describeValue(value)})` : why });
+    return z.NEVER;
+  });
+}
+
+/** A model's `memory:`: `auto`, a size (on the first device), or a mapping of device: size. */
+function memoryNeed() {
+  const rule = `auto, ${SIZE_RULE}, or a mapping of device: size such as {gpu0: 18GiB, ram: 2GiB}`;
+  return z.unknown().transform((value, ctx): number | "auto" | Record<string, number> => {
+    if (value === "auto") return "auto";
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+      const needs: Record<string, number> = {};
+      for (const [device, item] of Object.entries(value)) {
+        const parsed = parseSize(item);
+        if ("bytes" in parsed) needs[device] = parsed.bytes;
+        else ctx.addIssue({ code: "custom", input: item, path: [device], message: `${parsed.error} (got ${describeValue(item)})` });
+      }
+      return needs;
+    }
+    const parsed = parseSize(value);
+    if ("bytes" in parsed) return parsed.bytes;
+    const why = typeof value === "string" && /^\s*[\d.]/.test(value) ? parsed.error : `must be ${rule}`;
+    ctx.addIssue({ code: "custom", input: value, message: `${why} (got ${describeValue(value)})` });
+    return z.NEVER;
+  });
+}
+
 // ---------------------------------------------------------------- filters
 
 /** `filters:` of a model or peer: request-body rewrites (reference §5.4). */
@@ -118,9 +151,7 @@ const filtersSchema = section({
   /** Legacy spelling of stripParams. */
   strip_params: z.union([text(), list(text())], { error: expected("a comma-separated string") }).optional(),
   /** JSON paths set on every request (`a.b` addresses nested fields); `model` is protected. */
-  setParams: dict(z.unknown()).default({}).refine((params) => !("model" in params), {
-    error: "may not set model (it is protected); use the model's useModelName instead",
-  }),
+  setParams: dict(z.unknown()).default({}),
   /** Requested name → params applied after setParams; each name becomes an alias of the model. */
   setParamsByID: dict(dict(z.unknown())).default({}),
 }).prefault({}).transform(({ stripParams, strip_params, setParams, setParamsByID }) => ({
@@ -130,22 +161,53 @@ const filtersSchema = section({
   setParamsByID,
 }));
 
+// ---------------------------------------------------------------- lifecycle hooks
+
+/**
+ * One lifecycle hook: a command (run directly, no shell; the model's
+ * macros, `${MODEL_ID}` and `${PORT}` expanded) or an HTTP request to the
+ * model's own server (`{method, path, body}`; body JSON or text).
+ */
+const hookSchema = z.union([
+  nonEmptyText(),
+  section({
+    method: oneOf(["GET", "POST", "PUT", "DELETE"]).default("POST"),
+    path: text().refine((path) => path.startsWith("/"), { error: (issue) => `must be a path starting with / (got ${describeValue(issue.input)})` }),
+    body: z.unknown().optional(),
+  }),
+], { error: expected("a command, or a request {method, path, body}") });
+
+/** `before_unload` / `after_load`: one hook or a list, run in order. */
+const hookList = z.union([hookSchema, list(hookSchema)]).transform((hooks) => (Array.isArray(hooks) ? hooks : [hooks]));
+
+/** The lifecycle hooks of a model (or every model's, at the top level). */
+const lifecycleHooksShape = {
+  /** Run before a planned stop (after the context was saved), e.g. to flush state. */
+  before_unload: hookList.default([]),
+  /** Run once a start passed its health check (after the context was restored), before the first request. */
+  after_load: hookList.default([]),
+};
+
 // ---------------------------------------------------------------- models
 
-const LOG_TIME_FORMATS = [
+/** `logLevel` values. */
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+
+/** llama-swap's `logTimeFormat` names ("" = modelswap's default time). */
+export const LOG_TIME_FORMATS = [
   "", "ansic", "unixdate", "rubydate", "rfc822", "rfc822z", "rfc850", "rfc1123", "rfc1123z",
   "rfc3339", "rfc3339nano", "kitchen", "stamp", "stampmilli", "stampmicro", "stampnano",
 ] as const;
 
-/** `env:` entries are `KEY=value` strings, appended to modelswap's own environment. */
-const envEntry = text().refine((entry) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(entry), {
-  error: (issue) => `must be KEY=value with KEY made of letters, digits and _ (got ${describeValue(issue.input)})`,
+/** `env:` entries are `KEY=value` strings, appended to modelswap's own environment (compat.ts drops those without a KEY=). */
+const envEntry = text().refine((entry) => /^[^=]+=/.test(entry), {
+  error: (issue) => `must be KEY=value (got ${describeValue(issue.input)})`,
 });
 
 /** One `models.<id>` entry as written (before inheritance from the top level). */
 const modelSchema = section({
-  /** Command line, run directly (no shell); `#` lines and trailing `\` handled. */
-  cmd: nonEmptyText(),
+  /** Command line, run directly (no shell); `#` lines and trailing `\` handled. "" = a server that runs already at proxy. */
+  cmd: text().default(""),
   /** Command run instead of SIGTERM to stop the upstream; `${PID}` is its process id. "" = none. */
   cmdStop: text().default(""),
   /** Upstream base URL; the loader fills `http://127.0.0.1:${PORT}` when absent. */
@@ -179,6 +241,14 @@ const modelSchema = section({
   filters: filtersSchema,
   /** Ours: seconds a streamed response may send nothing before it is ended; 0 = never. */
   stallTimeout: integer({ min: 0 }).default(600),
+  /** Ours (routing.router.use: memory): what it needs per device; absent = it runs alone. */
+  memory: memoryNeed().optional(),
+  /** Ours (use: memory): GPUs it gets at each start, the freest (CUDA_VISIBLE_DEVICES and `${GPUS}`). */
+  gpus: integer({ min: 1, max: 64 }).optional(),
+  /** Ours: save llama-server's KV cache on every planned stop and restore it on the next start; absent = the global keepContext. */
+  keepContext: flag().optional(),
+  /** Ours: this model's lifecycle hooks (the top-level ones when absent). */
+  hooks: section(lifecycleHooksShape).prefault({}),
   /** Declared capabilities, rendered into /v1/models as llama-swap does. */
   capabilities: section({
     /** Input modalities. */
@@ -262,12 +332,25 @@ const matrixSchema = section({
   sets: [...sets] as Array<[name: string, dsl: string]>,
 }));
 
+/** Ours: the memory planner (`use: memory`): device budgets and which running models stop first. */
+const memorySchema = section({
+  /** Budget per device (`gpu0`, `gpu1`, …, `ram`): a size, or auto = the total the system reports minus reserve. */
+  devices: dict(size(true)).default({ ram: "auto" }),
+  /** Kept free on every device whose budget is auto. */
+  reserve: size().default(1024 ** 3),
+  /** Running models stopped first: least recently used, or cheapest (evict_costs). */
+  policy: oneOf(["lru", "cost"]).default("lru"),
+  /** Model id → cost of evicting it (policy cost); default 1. */
+  evict_costs: dict(z.preprocess(fromText, z.number({ error: expected("a number") }))).default({}),
+}).transform(({ evict_costs, ...memory }) => ({ ...memory, evictCosts: evict_costs }));
+
 const routingSchema = section({
   router: section({
-    use: oneOf(["group", "matrix"]).default("group"),
+    use: oneOf(["group", "matrix", "memory"]).default("group"),
     settings: section({
       groups: dict(groupSchema).default({}),
       matrix: matrixSchema.optional(),
+      memory: memorySchema.optional(),
     }).prefault({}),
   }).optional(),
   scheduler: section({
@@ -294,7 +377,7 @@ export const configSchema = section({
   models: dict(modelSchema).default({}),
   /** Seconds to wait for a starting model to become healthy. */
   healthCheckTimeout: integer({ min: 1 }).default(120),
-  logLevel: oneOf(["debug", "info", "warn", "error"]).default("info"),
+  logLevel: oneOf(LOG_LEVELS).default("info"),
   logTimeFormat: oneOf(LOG_TIME_FORMATS).default(""),
   logToStdout: oneOf(["proxy", "upstream", "both", "none"]).default("proxy"),
   /** Activity rows kept in memory; <= 0 = 1000. */
@@ -304,7 +387,7 @@ export const configSchema = section({
   /** Seconds between SIGTERM and SIGKILL for unloads; 0 = 10. */
   unloadTimeout: integer({ min: 0 }).default(10),
   /** First port handed out as `${PORT}` (sorted model-id order). */
-  startPort: integer({ min: 1, max: 65535 }).default(5800),
+  startPort: integer({ min: 1 }).default(5800),
   sendLoadingState: flag().default(false),
   /** List one /v1/models record per alias too. */
   includeAliasesInList: flag().default(false),
@@ -317,6 +400,21 @@ export const configSchema = section({
       /** Models (ids or aliases) loaded one after another at startup. */
       preload: list(text()).default([]),
     }).prefault({}),
+    /** Ours: every model's lifecycle hooks unless it has its own (expanded per model). */
+    ...lifecycleHooksShape,
+    /** Ours: seconds one lifecycle hook may take before it is abandoned (a failure, never a blocked swap). */
+    timeout: integer({ min: 1 }).default(30),
+  }).prefault({}),
+  /** Ours: swaps keep llama-server's conversation cache (KV) for every model; a model's own keepContext wins. */
+  keepContext: flag().default(false),
+  /** Ours: where and how much context is kept for keepContext models. */
+  contextCache: section({
+    /** Directory for the saves (one folder per model); null = `modelswap-context` in the OS temp dir. */
+    dir: text().nullable().default(null),
+    /** Bytes all saves may take together; the least recently used are deleted whole beyond it. */
+    maxBytes: integer({ min: 0 }).default(10 * 1024 ** 3),
+    /** Seconds a save or a restore may take before it is abandoned (the swap goes on without it). */
+    timeout: integer({ min: 1 }).default(30),
   }).prefault({}),
   /** Ours: directory for per-model log files; null = no files. */
   logDir: text().nullable().default(null),
@@ -324,6 +422,17 @@ export const configSchema = section({
   logBufferBytes: integer({ min: 1024 }).default(100 * 1024),
   /** Ours: largest request body accepted, in bytes. */
   maxBodyBytes: integer({ min: 1 }).default(256 * 1024 * 1024),
+  /** Ours: bounds on client connections, so that no client can hold the router (read at startup). */
+  server: section({
+    /** Seconds a request head may take, from the connection's start or a later request's first byte; 0 = no limit. */
+    headerTimeout: integer({ min: 0 }).default(10),
+    /** Seconds a connection may wait for its next request after a response; 0 = no limit. */
+    idleTimeout: integer({ min: 0 }).default(60),
+    /** Seconds a request body may go without a byte while the router waits for more; 0 = no limit. */
+    bodyTimeout: integer({ min: 0 }).default(60),
+    /** Client connections open at once; more get 503 (fewer when the open-file limit leaves no room). */
+    maxConnections: integer({ min: 1 }).default(1000),
+  }).prefault({}),
   /** Ours: how crashes, failed starts and hangs are handled. */
   supervision: section({
     /** More than this many failed starts or crashes within failureWindow mark a model failed (503) until the window passes. */
@@ -360,8 +469,10 @@ export const configSchema = section({
   metricsMaxInMemory: top.metricsMaxInMemory > 0 ? top.metricsMaxInMemory : 1000,
   unloadTimeout: top.unloadTimeout || 10,
   hooks: { onStartup: { preload: hooks.on_startup.preload.map((name) => name.trim()).filter(Boolean) } },
+  /** Seconds one lifecycle hook may take (`hooks.timeout`). */
+  hookTimeout: hooks.timeout,
   routing: normaliseRouting(groups, matrix, routing, ctx),
-  models: Object.fromEntries(Object.entries(models).map(([id, { ttl, unloadTimeout, concurrencyLimit, sendLoadingState, ...model }]) => [id, {
+  models: Object.fromEntries(Object.entries(models).map(([id, { ttl, unloadTimeout, concurrencyLimit, sendLoadingState, keepContext, ...model }]) => [id, {
     id,
     ...model,
     /** The allocated `${PORT}`, or null when cmd does not use it (filled by the loader). */
@@ -373,6 +484,7 @@ export const configSchema = section({
     unloadTimeout: unloadTimeout || top.unloadTimeout || 10,
     concurrencyLimit: concurrencyLimit || 10,
     sendLoadingState: sendLoadingState ?? top.sendLoadingState,
+    keepContext: keepContext ?? top.keepContext,
   }])),
 }));
 
@@ -431,6 +543,8 @@ function normaliseRouting(
     use,
     groups: both && use === "matrix" ? {} : settings.groups,
     matrix: both && use === "group" ? null : settings.matrix ?? null,
+    // Only when written: the memory planner's block (use: memory without it gets the planner's defaults).
+    ...(settings.memory ? { memory: settings.memory } : {}),
     pathPrefix: "routing.router.settings",
     scheduler,
   };

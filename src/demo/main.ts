@@ -28,7 +28,9 @@ export async function runDemoUpstream(args: string[], runtime: Runtime): Promise
   const stop = (signal: Signal) => {
     if (ignoresSignal(options, signal)) return;
     console.error(`demo-upstream: ${signal} received, exiting`);
-    (server?.stop(true) ?? Promise.resolve()).finally(() => stopped(0));
+    // Like llama-server, exit promptly: a handler still busy (a stalled slot save, a long sleep) is not waited for.
+    const busy = new Promise((resolve) => setTimeout(resolve, 500));
+    Promise.race([server?.stop(true) ?? Promise.resolve(), busy]).finally(() => stopped(0));
   };
   // Before announcing readiness, so a signal sent right after it is handled.
   runtime.onSignal("SIGTERM", () => stop("SIGTERM"));

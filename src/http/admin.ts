@@ -6,14 +6,16 @@ import { Hono } from "hono";
 import { localModelId } from "../config/aliases.ts";
 import { ModelswapError } from "../errors.ts";
 import type { AppContext } from "./context.ts";
+import { type HardwareContext, memoryStatus } from "./hardware.ts";
 import { localModel } from "./names.ts";
 
 /** The admin and listing routes. */
-export function adminRoutes(ctx: AppContext): Hono {
+export function adminRoutes(ctx: AppContext & HardwareContext): Hono {
   const app = new Hono();
 
   app.get("/running", (c) => {
     const router = ctx.router();
+    const memory = memoryStatus(ctx);
     const running = router.status().filter((s) => s.state !== "stopped").map((s) => {
       const model = router.config.models[s.model];
       return {
@@ -26,12 +28,18 @@ export function adminRoutes(ctx: AppContext): Hono {
         description: model.description,
         pid: s.pid,
         inFlight: s.inFlight,
+        savedContext: s.savedContext ?? null,
+        ...memory.model(s.model),
       };
     });
-    return c.json({ running });
+    return c.json({ running, ...memory.devices });
   });
 
-  app.get("/api/status", (c) => c.json({ version: ctx.version, models: ctx.router().status() }));
+  app.get("/api/status", (c) => {
+    const memory = memoryStatus(ctx);
+    const models = ctx.router().status().map((s) => ({ ...s, ...memory.model(s.model) }));
+    return c.json({ version: ctx.version, models, ...memory.devices });
+  });
   app.get("/api/version", (c) => c.json({ version: ctx.version }));
 
   const unloadAll = async () => {
@@ -49,6 +57,12 @@ export function adminRoutes(ctx: AppContext): Hono {
     const name = decodedName(c.req.path.slice("/api/models/unload/".length));
     await ctx.router().unload([localModel(ctx.router().config, name)]);
     return c.text("OK");
+  });
+  app.post("/api/models/forget-context/*", async (c) => {
+    const name = decodedName(c.req.path.slice("/api/models/forget-context/".length));
+    const id = localModel(ctx.router().config, name);
+    await ctx.router().forgetContext(id);
+    return c.json({ msg: "ok", model: id });
   });
   app.post("/api/models/load/*", async (c) => {
     const name = decodedName(c.req.path.slice("/api/models/load/".length));

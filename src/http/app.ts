@@ -9,10 +9,12 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { ModelswapError } from "../errors.ts";
 import { adminRoutes } from "./admin.ts";
+import { comfyuiRoutes } from "./comfyui.ts";
 import { clipped, MAX_URL_CHARS, targetLength, urlTooLong } from "./bounds.ts";
 import { requireApiKey } from "./auth.ts";
 import type { AppContext, RouteContext } from "./context.ts";
 import { errorResponse, type ErrorFlavor } from "./errors.ts";
+import { type HardwareContext, hardwareRoutes } from "./hardware.ts";
 import { modelListRoutes } from "./model-list.ts";
 import { modelRoute } from "./model-route.ts";
 import { ModelNames } from "./names.ts";
@@ -82,14 +84,15 @@ const RECORDED_ROUTES = new Set([
   ...OLLAMA_MODEL_ROUTES,
 ]);
 
-/** The route label a request is recorded under: its model route, `/upstream/*`, or null for routes that are not recorded. */
+/** The route label a request is recorded under: its model route, `/upstream/*`, `/comfyui/*`, or null for routes that are not recorded. */
 function recordedRoute(path: string): string | null {
   if (RECORDED_ROUTES.has(path)) return path;
+  if (path.startsWith("/comfyui/")) return "/comfyui/*";
   return path.startsWith("/upstream/") ? "/upstream/*" : null;
 }
 
 /** Builds the Hono application. */
-export function buildApp(ctx: AppContext): Hono {
+export function buildApp(ctx: AppContext & HardwareContext): Hono {
   const app = new Hono();
   const config = () => ctx.router().config;
 
@@ -182,10 +185,12 @@ export function buildApp(ctx: AppContext): Hono {
   }
 
   app.route("/", upstreamRoutes(routes));
+  app.route("/", comfyuiRoutes(routes));
   app.route("/", modelListRoutes(routes));
   app.route("/", profileRoutes(routes.names.profiles, config));
   app.route("/", adminRoutes(ctx));
   app.route("/", ollamaRoutes(routes));
+  app.route("/", hardwareRoutes(ctx));
   app.route("/", observabilityRoutes(ctx.observability));
   app.route("/", uiRoutes());
   return app;

@@ -7,6 +7,7 @@
 import type { ModelStatus } from "../router.ts";
 import type { ModelState } from "../upstream/state.ts";
 import type { ActivityRecord } from "./activity.ts";
+import { type HardwareGauges, HardwareGaugeSet } from "./hardware-gauges.ts";
 import { Registry } from "./prometheus.ts";
 
 const STATES: readonly ModelState[] = ["stopped", "starting", "ready", "stopping", "failed"];
@@ -15,6 +16,8 @@ const STATES: readonly ModelState[] = ["stopped", "starting", "ready", "stopping
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 /** Seconds: model loads take from a fraction of a second to minutes. */
 const SWAP_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
+/** Seconds: saving or restoring a model's context (a disk write or read of up to a few GB). */
+const CONTEXT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30];
 /** Tokens per second, CPU-only small models to large GPUs. */
 const SPEED_BUCKETS = [1, 2.5, 5, 10, 20, 35, 50, 75, 100, 150, 250, 500, 1000, 2500, 5000];
 
@@ -39,6 +42,13 @@ export class ModelswapMetrics {
   readonly #promptSpeed = this.#registry.histogram("modelswap_prompt_tokens_per_second", "Prompt processing speed of each response that reported it (llama-server timings).", ["model"], SPEED_BUCKETS);
   readonly #eventsDropped = this.#registry.counter("modelswap_events_dropped_total", "Messages to /api/events subscribers dropped because the subscriber did not keep up.");
   readonly #eventSubscribers = this.#registry.gauge("modelswap_event_subscribers", "Open /api/events connections.");
+  readonly #hardware = new HardwareGaugeSet(this.#registry);
+  #hardwareSample: () => HardwareGauges | null = () => null;
+  readonly #contextSavedTokens = this.#registry.counter("modelswap_context_saved_tokens_total", "Tokens of context (KV cache) saved before planned stops (keepContext).", ["model"]);
+  readonly #contextSavedBytes = this.#registry.counter("modelswap_context_saved_bytes_total", "Bytes of context (KV cache) saved before planned stops (keepContext).", ["model"]);
+  readonly #contextRestoredTokens = this.#registry.counter("modelswap_context_restored_tokens_total", "Tokens of saved context restored after starts (keepContext).", ["model"]);
+  readonly #contextSave = this.#registry.histogram("modelswap_context_save_seconds", "Time to save a model's context before a planned stop.", ["model"], CONTEXT_BUCKETS);
+  readonly #contextRestore = this.#registry.histogram("modelswap_context_restore_seconds", "Time to restore a model's saved context after a start.", ["model"], CONTEXT_BUCKETS);
 
   constructor(version: string) {
     this.#info.set({ version }, 1);
@@ -62,9 +72,27 @@ export class ModelswapMetrics {
     this.#swapDuration.observe({ model }, durationMs / 1000);
   }
 
+  /** Count a context save (keepContext). */
+  contextSaved(model: string, tokens: number, bytes: number, ms: number): void {
+    this.#contextSavedTokens.inc({ model }, tokens);
+    this.#contextSavedBytes.inc({ model }, bytes);
+    this.#contextSave.observe({ model }, ms / 1000);
+  }
+
+  /** Count a context restore (keepContext). */
+  contextRestored(model: string, tokens: number, ms: number): void {
+    this.#contextRestoredTokens.inc({ model }, tokens);
+    this.#contextRestore.observe({ model }, ms / 1000);
+  }
+
   /** Count one crash of a ready upstream. */
   crashed(model: string): void {
     this.#crashes.inc({ model });
+  }
+
+  /** Where the GPU and RAM gauges read their last sample (the memory monitor). */
+  useHardware(sample: () => HardwareGauges | null): void {
+    this.#hardwareSample = sample;
   }
 
   /** The text exposition, with per-model gauges taken from `status` and the event feed's figures. */
@@ -80,6 +108,7 @@ export class ModelswapMetrics {
     }
     this.#eventsDropped.setTotal({}, events.dropped);
     this.#eventSubscribers.set({}, events.subscribers);
+    this.#hardware.fill(this.#hardwareSample());
     return this.#registry.render();
   }
 }

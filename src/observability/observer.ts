@@ -6,7 +6,8 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { LogHub } from "../logging/logger.ts";
-import type { Observer, RequestInfo, RequestObservation } from "../observer.ts";
+import type { Observer, RequestInfo, RequestObservation, SwapContext } from "../observer.ts";
+import type { RestoreReport, SaveReport } from "../upstream/context.ts";
 import type { ModelStatus } from "../router.ts";
 import type { SwapPlan } from "../scheduler/effects.ts";
 import type { ModelState } from "../upstream/state.ts";
@@ -127,7 +128,7 @@ export class Observability implements Observer {
     this.events.publish("swap", { phase: "started", id: plan.id, target: plan.target, evict: plan.evict, reason: plan.reason });
   }
 
-  swapFinished(plan: SwapPlan, durationMs: number, error: string | null): void {
+  swapFinished(plan: SwapPlan, durationMs: number, error: string | null, context?: SwapContext): void {
     this.metrics.swapFinished(plan.target, durationMs, error === null);
     this.events.publish("swap", {
       phase: "finished",
@@ -137,7 +138,16 @@ export class Observability implements Observer {
       reason: plan.reason,
       durationMs,
       error,
+      ...(context ? { context } : {}),
     });
+  }
+
+  contextSaved(model: string, report: SaveReport): void {
+    this.metrics.contextSaved(model, report.tokens, report.bytes, report.ms);
+  }
+
+  contextRestored(model: string, report: RestoreReport): void {
+    this.metrics.contextRestored(model, report.tokens, report.ms);
   }
 
   crashed(model: string, reason: string): void {

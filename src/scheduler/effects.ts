@@ -20,7 +20,7 @@ export interface SwapPlan {
 }
 
 /** Why the scheduler stops a model outside a swap. */
-export type StopReason = "unload" | "ttl" | "restart" | "shutdown";
+export type StopReason = "unload" | "ttl" | "keep-alive" | "restart" | "shutdown";
 
 /** What the scheduler does to the world. Implemented by the router; faked in tests. */
 export interface Effects {

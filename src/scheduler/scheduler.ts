@@ -406,7 +406,9 @@ export class Scheduler {
       const ttl = this.#idleLimit(model);
       if (ttl !== null && this.#now < since + ttl) continue;
       this.#idleSince.delete(model);
-      if (ttl !== null && this.#isIdle(model) && this.#effects.isReady(model)) this.#stop([model], "ttl");
+      if (ttl !== null && this.#isIdle(model) && this.#effects.isReady(model)) {
+        this.#stop([model], this.#ttlOverride.has(model) ? "keep-alive" : "ttl");
+      }
     }
     this.#drain();
   }

@@ -53,6 +53,8 @@ export interface ContextCacheOptions {
 /** The manifest of one model's save, written after every slot was saved. */
 interface Save {
   key: string;
+  /** Where its files are (the `--slot-save-path` of the process that saved it). */
+  dir: string;
   savedAt: number;
   /** Last save or restore: the least recently used saves are deleted first. */
   usedAt: number;
@@ -82,7 +84,10 @@ export class ContextStore {
     this.#options = options;
   }
 
-  /** Start keeping `model`'s context in `spec.dir`; a save left by an earlier run is picked up. */
+  /**
+   * Keep `model`'s context in `spec.dir` (its current command's key is
+   * `spec.key`); a save left by an earlier run is picked up.
+   */
   async track(model: string, spec: ContextSpec): Promise<void> {
     await this.#runtime.mkdir(spec.dir);
     let save: Save | null = null;
@@ -103,11 +108,12 @@ export class ContextStore {
   }
 
   /**
-   * Save every slot of the server at `baseUrl` that holds tokens, replacing
-   * the model's previous save; null when there was nothing to save or it
-   * failed (warned once) or took longer than the timeout.
+   * Save every slot of the server at `baseUrl` (run with `spec`: its key
+   * marks the save) that holds tokens, replacing the model's previous save;
+   * null when there was nothing to save or it failed (warned once) or took
+   * longer than the timeout.
    */
-  async save(model: string, baseUrl: string): Promise<SaveReport | null> {
+  async save(model: string, spec: ContextSpec, baseUrl: string): Promise<SaveReport | null> {
     const entry = this.#saves.get(model);
     if (!entry) return null;
     const started = this.#now();
@@ -116,11 +122,11 @@ export class ContextStore {
       const used = await usedSlots(baseUrl, signal);
       const slots: Save["slots"] = [];
       for (const slot of used) {
-        const file = `slot${slot}-${entry.spec.key}.bin`;
+        const file = `slot${slot}-${spec.key}.bin`;
         const answer = await slotAction(baseUrl, slot, "save", file, signal);
         if ((answer.n_saved ?? 0) > 0) slots.push({ slot, file, tokens: answer.n_saved ?? 0, bytes: answer.n_written ?? 0 });
       }
-      await this.#replace(model, slots.length ? { key: entry.spec.key, savedAt: started, usedAt: started, slots } : null);
+      await this.#replace(model, slots.length ? { key: spec.key, dir: spec.dir, savedAt: started, usedAt: started, slots } : null);
       this.#warned.delete(model);
       if (slots.length === 0) return null;
       await this.#keepWithinBudget(model);
@@ -131,12 +137,16 @@ export class ContextStore {
     }
   }
 
-  /** Restore the model's save into the freshly started server at `baseUrl`; null when there is none or it failed. */
-  async restore(model: string, baseUrl: string): Promise<RestoreReport | null> {
+  /**
+   * Restore the model's save into the freshly started server at `baseUrl`
+   * (run with `spec`); null when there is none, it was saved under another
+   * command (it is deleted then), or it failed.
+   */
+  async restore(model: string, spec: ContextSpec, baseUrl: string): Promise<RestoreReport | null> {
     const entry = this.#saves.get(model);
     const save = entry?.save;
     if (!entry || !save) return null;
-    if (save.key !== entry.spec.key) {
+    if (save.key !== spec.key) {
       await this.#replace(model, null); // saved under another command: never restored
       return null;
     }
@@ -146,7 +156,7 @@ export class ContextStore {
       let tokens = 0;
       for (const { slot, file } of save.slots) tokens += (await slotAction(baseUrl, slot, "restore", file, signal)).n_restored ?? 0;
       save.usedAt = started;
-      await this.#writeManifest(entry.spec, save);
+      await this.#writeManifest(save);
       this.#warned.delete(model);
       return { slots: save.slots.length, tokens, ms: this.#now() - started };
     } catch (error) {
@@ -175,17 +185,18 @@ export class ContextStore {
   /** Put `save` in place of the model's current one, deleting the files the old one had and the new one does not. */
   async #replace(model: string, save: Save | null): Promise<void> {
     const entry = this.#saves.get(model)!;
-    const kept = new Set(save?.slots.map((s) => s.file) ?? []);
-    for (const { file } of entry.save?.slots ?? []) {
-      if (!kept.has(file)) await this.#runtime.remove(`${entry.spec.dir}/${file}`).catch(() => {});
+    const old = entry.save;
+    const kept = new Set(save?.slots.map((s) => `${save.dir}/${s.file}`) ?? []);
+    for (const { file } of old?.slots ?? []) {
+      if (!kept.has(`${old!.dir}/${file}`)) await this.#runtime.remove(`${old!.dir}/${file}`).catch(() => {});
     }
     entry.save = save;
-    if (save) await this.#writeManifest(entry.spec, save);
-    else await this.#runtime.remove(`${entry.spec.dir}/${MANIFEST}`).catch(() => {});
+    if (old && old.dir !== save?.dir) await this.#runtime.remove(`${old.dir}/${MANIFEST}`).catch(() => {});
+    if (save) await this.#writeManifest(save);
   }
 
-  async #writeManifest(spec: ContextSpec, save: Save): Promise<void> {
-    const path = `${spec.dir}/${MANIFEST}`;
+  async #writeManifest(save: Save): Promise<void> {
+    const path = `${save.dir}/${MANIFEST}`;
     await this.#runtime.writeTextFile(`${path}.tmp`, JSON.stringify(save));
     await this.#runtime.rename(`${path}.tmp`, path);
   }

@@ -1,8 +1,9 @@
 /**
  * How one model's server is run: the argv, the environment, where it
- * listens and how it is checked and stopped. A config reload compares specs
- * to know which models changed.
+ * listens, how it is checked and stopped, and what it does around its start
+ * and stop. A config reload compares specs to know which models changed.
  */
+import type { LifecycleSpec } from "./lifecycle.ts";
 
 /** Liveness and crash-loop limits (from the config's `supervision` block). */
 export interface SupervisionSpec {
@@ -31,6 +32,8 @@ export interface UpstreamSpec {
   healthCheckTimeoutMs: number;
   unloadTimeoutMs: number;
   supervision: SupervisionSpec;
+  /** Context saved and restored, hooks run, around each start and planned stop. */
+  lifecycle: LifecycleSpec;
 }
 
 /** Do two specs run the model the same way? */

@@ -12,6 +12,8 @@ import { watchLiveness } from "./liveness.ts";
 import type { LogBuffer } from "../logging/buffer.ts";
 import { keepTail, OutputCapture } from "./lines.ts";
 import { choosePort, freePort } from "./port.ts";
+import type { SavedContext } from "./context.ts";
+import { type LifecycleRunner, NOTHING_DONE, type ReadyReport, type StepTarget, type StopReport } from "./lifecycle.ts";
 import type { UpstreamSpec } from "./spec.ts";
 import type { ModelState } from "./state.ts";
 
@@ -44,6 +46,8 @@ export interface ProcessStatus {
   lastExit: string | null;
   /** Milliseconds since the process became ready, or null. */
   uptimeMs: number | null;
+  /** The context saved at its last planned stop (keepContext), or null. */
+  savedContext?: SavedContext | null;
 }
 
 /** What the router needs of one model's process: {@link Upstream}, or a fake in tests. */
@@ -52,8 +56,10 @@ export interface ModelProcess {
   readonly configuredSpec: UpstreamSpec;
   /** Current state (advisory). */
   readonly state: ModelState;
-  ensureReady(): Promise<void>;
-  stop(): Promise<void>;
+  /** Start it if needed; resolves with what the start's steps did (restore, hooks) once it is ready. */
+  ensureReady(): Promise<ReadyReport>;
+  /** A planned stop, saying why (for a client whose request it cuts); resolves with what its steps did. */
+  stop(why?: string): Promise<StopReport>;
   /** SIGKILL the whole process group now (second Ctrl-C). */
   kill(): void;
   updateSpec(spec: UpstreamSpec): void;
@@ -69,6 +75,8 @@ interface Run {
   tail: string[];
   /** How it ended, once it has. */
   exitReason: string | null;
+  /** Why modelswap stopped it on purpose, if it did. */
+  stoppedBecause: string | null;
 }
 
 /** Where the process group is reported so it dies with the router (see orphans.ts). */
@@ -84,6 +92,12 @@ export interface UpstreamHooks {
   onCrash?(id: string, reason: string): void;
   log?(level: "debug" | "info" | "warn", message: string): void;
   groups?: GroupTracker;
+  /** Carries out the steps around each start and planned stop (context, hooks). */
+  lifecycle?: LifecycleRunner;
+  /** Called before each spawn; the spec it returns is started (argv and env only: e.g. the GPUs this start gets). */
+  beforeStart?(spec: UpstreamSpec): UpstreamSpec;
+  /** The process passed its health check; `pgid` is its process group (e.g. to measure its memory). */
+  onReady?(id: string, pgid: number): void;
 }
 
 /** Human wording of an exit status: `exited with code 3` / `killed by signal SIGKILL`. */
@@ -111,8 +125,10 @@ export class Upstream implements ModelProcess {
   #run: Run | null = null;
   #exitReason: string | null = null;
   #hungReason: string | null = null;
-  #starting: Promise<void> | null = null;
-  #stopping: Promise<void> | null = null;
+  #starting: Promise<ReadyReport> | null = null;
+  #stopping: Promise<StopReport> | null = null;
+  /** Why the current planned stop happens, for clients whose requests it cuts. */
+  #stopWhy: string | null = null;
   /** Aborted when a stop is requested during a start. */
   #startAbort: AbortController | null = null;
   /** Aborted when the process being started exits. */
@@ -132,6 +148,7 @@ export class Upstream implements ModelProcess {
     this.log = log;
     this.#hooks = hooks;
     this.#failures = new FailureWindow({ maxFailures: spec.supervision.maxFailures, windowMs: spec.supervision.failureWindowMs });
+    hooks.lifecycle?.prepare(spec.id, spec.lifecycle);
   }
 
   /** The settings as the config gave them (before a port fallback). */
@@ -142,6 +159,7 @@ export class Upstream implements ModelProcess {
   /** New settings from a config reload; they take effect at the next start and clear a failed state. */
   updateSpec(spec: UpstreamSpec): void {
     this.#configured = spec;
+    this.#hooks.lifecycle?.prepare(spec.id, spec.lifecycle);
     this.#failures = new FailureWindow({ maxFailures: spec.supervision.maxFailures, windowMs: spec.supervision.failureWindowMs });
     if (this.#state === "failed") this.#setState("stopped");
     if (this.#state === "stopped") this.#spec = spec;
@@ -162,6 +180,7 @@ export class Upstream implements ModelProcess {
       restarts: Math.max(0, this.#starts - 1),
       lastExit: this.#exitReason,
       uptimeMs: this.#readyAt === null ? null : now - this.#readyAt,
+      savedContext: this.#hooks.lifecycle?.saved(this.#spec.id) ?? null,
     };
   }
 
@@ -193,6 +212,9 @@ export class Upstream implements ModelProcess {
     const id = this.#spec.id;
     const grace = AbortSignal.timeout(EXIT_GRACE_MS);
     await Promise.race([run.proc.exited, new Promise((resolve) => grace.addEventListener("abort", resolve, { once: true }))]);
+    if (run.stoppedBecause !== null) {
+      return new ModelswapError(502, "upstream_stopped", `model "${id}" was stopped ${when}: ${run.stoppedBecause}`, { model: id });
+    }
     if (run.exitReason !== null) {
       const output = run.tail.length ? ` Last output:\n${run.tail.join("\n")}` : "";
       return new ModelswapError(
@@ -212,10 +234,10 @@ export class Upstream implements ModelProcess {
    * process is stopping waits for the stop, then starts it again. A model in
    * a crash loop is refused (503) until its failure window passes.
    */
-  ensureReady(): Promise<void> {
+  ensureReady(): Promise<ReadyReport> {
     switch (this.#state) {
       case "ready":
-        return Promise.resolve();
+        return Promise.resolve(NOTHING_DONE);
       case "starting":
         return this.#starting!;
       case "stopping":
@@ -237,23 +259,30 @@ export class Upstream implements ModelProcess {
   }
 
   /**
-   * Stop the process: `cmdStop` or SIGTERM to its process group, SIGKILL to
-   * the group after `graceMs`. Resolves only once the process is reaped.
-   * Aborts a start in progress; clears a failed state. Idempotent.
+   * Stop the process: a ready one first runs its steps (save its context,
+   * `before_unload`), then `cmdStop` or SIGTERM to its process group,
+   * SIGKILL to the group after `unloadTimeout`. Resolves only once the
+   * process is reaped. Aborts a start in progress; clears a failed state.
+   * Idempotent. `why` tells clients whose requests it cuts what happened.
    */
-  stop(graceMs = this.#spec.unloadTimeoutMs): Promise<void> {
+  stop(why = "it was stopped by modelswap"): Promise<StopReport> {
+    return this.#stopWithin(this.#spec.unloadTimeoutMs, why);
+  }
+
+  #stopWithin(graceMs: number, why: string): Promise<StopReport> {
     if (this.#stopping) return this.#stopping;
     if (!this.#proc) {
       this.#startAbort?.abort();
       this.#failures.reset();
       if (this.#state === "failed") this.#setState("stopped");
-      return Promise.resolve();
+      return Promise.resolve(NOTHING_DONE);
     }
+    this.#stopWhy = why;
     this.#stopping = this.#stop(this.#proc, graceMs).finally(() => (this.#stopping = null));
     return this.#stopping;
   }
 
-  async #start(): Promise<void> {
+  async #start(): Promise<ReadyReport> {
     if (this.#nextSpec) {
       this.#spec = this.#nextSpec;
       this.#nextSpec = null;
@@ -270,8 +299,8 @@ export class Upstream implements ModelProcess {
     for (let attempt = 1; ; attempt++) {
       const spec = await this.#specWithFreePort();
       if (startAbort.signal.aborted) return this.#abortedStart();
-      const lostPortRace = await this.#spawnAndWait(spec, startAbort);
-      if (!lostPortRace) return;
+      const started = await this.#spawnAndWait(spec, startAbort);
+      if (started !== "port taken") return started;
       if (attempt >= PORT_RETRIES) throw this.#startFailure(`${this.#exitReason} before becoming ready: its port was taken each time`);
       this.#hooks.log?.("warn", `${spec.id}: port ${spec.port} was taken as it started; retrying on another port`);
       this.#moveToPort(await freePort(this.#runtime));
@@ -279,12 +308,14 @@ export class Upstream implements ModelProcess {
   }
 
   /**
-   * Spawn the process and wait for its health check. Resolves true when it
-   * exited at once because its port was taken (the caller retries on
-   * another port); throws for any other failure.
+   * Spawn the process, wait for its health check, then run the start's
+   * steps (restore its context, `after_load`) before it counts as ready.
+   * Resolves "port taken" when it exited at once because its port was taken
+   * (the caller retries on another port); throws for any other failure.
    */
-  async #spawnAndWait(spec: UpstreamSpec, startAbort: AbortController): Promise<boolean> {
-    const { id, argv, env, baseUrl, checkEndpoint } = spec;
+  async #spawnAndWait(spec: UpstreamSpec, startAbort: AbortController): Promise<ReadyReport | "port taken"> {
+    const { id, baseUrl, checkEndpoint } = spec;
+    const { argv, env } = this.#hooks.beforeStart?.(spec) ?? spec;
     this.#exitReason = null;
     this.#hungReason = null;
     let proc: ChildProcess;
@@ -299,7 +330,7 @@ export class Upstream implements ModelProcess {
     }
     this.#starts++;
     this.#proc = proc;
-    const run: Run = { proc, tail: [], exitReason: null };
+    const run: Run = { proc, tail: [], exitReason: null, stoppedBecause: null };
     this.#run = run;
     this.#hooks.groups?.track(proc.pid, argv);
     this.log.write(`[modelswap] ${id} started ${new Date().toISOString()} pid ${proc.pid} port ${spec.port ?? new URL(baseUrl).port}: ${argv.join(" ")}\n`);
@@ -319,24 +350,26 @@ export class Upstream implements ModelProcess {
       ? "healthy"
       : await waitHealthy(baseUrl + checkEndpoint, startedAt + spec.healthCheckTimeoutMs, AbortSignal.any([startAbort.signal, exited.signal]));
 
+    const steps = outcome === "healthy" && this.#proc === proc ? await this.#afterReady(spec) : NOTHING_DONE;
     if (outcome === "healthy" && this.#proc === proc && this.#state === "starting") {
       this.#readyAt = Date.now();
       this.#failures.succeeded();
       this.#setState("ready");
+      this.#hooks.onReady?.(id, proc.pid);
       this.#watchLiveness(proc);
       this.#hooks.log?.("debug", `${id}: healthy ${this.#readyAt - startedAt} ms after spawn`);
-      return false;
+      return steps;
     }
     if (this.#exitReason !== null && this.#proc !== proc) {
       await Promise.all(output); // the last lines say why
       if (spec.port !== null && PORT_TAKEN.test(run.tail.join("\n")) && !startAbort.signal.aborted) {
         this.#setState("starting");
-        return true;
+        return "port taken";
       }
       throw this.#startFailure(`${this.#exitReason} before becoming ready`);
     }
     if (outcome === "timeout") {
-      await this.stop(5000);
+      await this.#stopWithin(5000, "it did not become healthy in time");
       throw this.#startFailure(`did not answer ${checkEndpoint} with 200 within ${spec.healthCheckTimeoutMs / 1000}s (healthCheckTimeout)`, "upstream_start_timeout");
     }
     return this.#abortedStart();
@@ -400,12 +433,25 @@ export class Upstream implements ModelProcess {
     });
   }
 
-  async #stop(proc: ChildProcess, graceMs: number): Promise<void> {
+  /** The steps of a start that passed its health check (the process still counts as starting meanwhile). */
+  #afterReady(spec: UpstreamSpec): Promise<ReadyReport> {
+    return this.#hooks.lifecycle?.afterReady(this.#stepTarget(spec)) ?? Promise.resolve(NOTHING_DONE);
+  }
+
+  #stepTarget(spec: UpstreamSpec): StepTarget {
+    return { id: spec.id, lifecycle: spec.lifecycle, baseUrl: spec.baseUrl, env: spec.env, log: this.log };
+  }
+
+  async #stop(proc: ChildProcess, graceMs: number): Promise<StopReport> {
     const { id, stopArgv } = this.#spec;
+    const wasReady = this.#state === "ready";
+    if (this.#run?.proc === proc) this.#run.stoppedBecause = this.#stopWhy;
     this.#startAbort?.abort();
     this.#stopLiveness();
     this.#failures.reset();
     this.#setState("stopping");
+    // A planned stop of a serving process saves what it holds first; a crash never gets here.
+    const steps = wasReady && this.#hooks.lifecycle ? await this.#hooks.lifecycle.beforeStop(this.#stepTarget(this.#spec)) : NOTHING_DONE;
     this.#hooks.log?.("info", `${id}: stopping pid=${proc.pid}`);
     if (stopArgv) {
       this.#runStopCommand(stopArgv.map((arg) => arg.replaceAll("${PID}", String(proc.pid))));
@@ -425,6 +471,7 @@ export class Upstream implements ModelProcess {
     }
     // The exit handler has run (it is chained first on `exited`).
     this.#setState("stopped");
+    return steps;
   }
 
   #runStopCommand(argv: string[]): void {

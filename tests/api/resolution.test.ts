@@ -49,7 +49,7 @@ models:
     applyJsonFilters(variant, filters, "m-variant");
     assert.deepEqual(variant, { model: "m-variant", a: { y: 2 }, b: "set" });
     (variant.a as Record<string, unknown>).y = 99;
-    assert.deepEqual(filters.setParamsByID["m-variant"], { "a.y": 2, model: "other" });
+    assert.deepEqual(filters.setParamsByID["m-variant"], { "a.y": 2 }, "a model set by a filter is dropped at load (llama-swap does too)");
     const untouched = { model: "m", c: 1 };
     const noFilters = load("models: { n: { cmd: server, proxy: 'http://127.0.0.1:9' } }").models.n.filters;
     assert.equal(applyJsonFilters(untouched, noFilters, "n"), false);

@@ -256,7 +256,7 @@ models:
     assertIssue(
       issuesOf(`models: { m: { cmd: "svr --port 9999" } }`),
       "models.m.proxy",
-      /cmd does not use \$\{PORT\}.*set proxy/,
+      /^proxy uses \$\{PORT\} but cmd does not - \$\{PORT\} is only available when used in cmd \(no proxy is set.*set proxy/,
     );
   });
 

@@ -108,7 +108,7 @@ ${models}`);
   it("refuses use: matrix without a matrix, unknown routers and schedulers", () => {
     assertIssue(issuesOf(`routing: { router: { use: matrix } }\n${models}`), "routing.router.settings.matrix", /is required when routing\.router\.use is matrix/);
     const issues = issuesOf(`routing: { router: { use: lru }, scheduler: { use: fairshare } }\n${models}`);
-    assertIssue(issues, "routing.router.use", /one of group, matrix \(got "lru"\)/);
+    assertIssue(issues, "routing.router.use", /one of group, matrix, memory \(got "lru"\)/);
     assertIssue(issues, "routing.scheduler.use", /one of fifo \(got "fairshare"\)/);
   });
 

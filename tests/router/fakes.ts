@@ -12,6 +12,7 @@ import { parseSetup } from "../../src/setup.ts";
 import type { UpstreamSpec } from "../../src/upstream/spec.ts";
 import type { ModelState } from "../../src/upstream/state.ts";
 import type { ModelProcess, ProcessStatus, UpstreamConnection, UpstreamHooks } from "../../src/upstream/upstream.ts";
+import { NOTHING_DONE, type ReadyReport, type StopReport } from "../../src/upstream/lifecycle.ts";
 
 /** A clock that moves only when the test says so, firing what falls due on the way. */
 export class FakeClock implements Clock {
@@ -65,9 +66,9 @@ export class FakeProcess implements ModelProcess {
     return this.configuredSpec.id;
   }
 
-  ensureReady(): Promise<void> {
-    if (this.state === "ready") return Promise.resolve();
-    if (this.#starting) return this.#starting.promise;
+  ensureReady(): Promise<ReadyReport> {
+    if (this.state === "ready") return Promise.resolve(NOTHING_DONE);
+    if (this.#starting) return this.#starting.promise.then(() => NOTHING_DONE);
     if (this.#stopping) return this.#stopping.promise.then(() => this.ensureReady());
     this.starts++;
     this.startedWith = this.configuredSpec;
@@ -79,7 +80,7 @@ export class FakeProcess implements ModelProcess {
       reject = rej;
     });
     this.#starting = { resolve, reject, promise };
-    return promise;
+    return promise.then(() => NOTHING_DONE);
   }
 
   /** The start in progress succeeds. */
@@ -98,15 +99,15 @@ export class FakeProcess implements ModelProcess {
     starting.reject(new ModelswapError(502, "upstream_start_failed", `model "${this.id}" failed to start: ${message}`, { model: this.id }));
   }
 
-  stop(): Promise<void> {
-    if (this.#stopping) return this.#stopping.promise;
-    if (this.state === "stopped") return Promise.resolve();
+  stop(): Promise<StopReport> {
+    if (this.#stopping) return this.#stopping.promise.then(() => NOTHING_DONE);
+    if (this.state === "stopped") return Promise.resolve(NOTHING_DONE);
     this.stops++;
     this.#set("stopping");
     let resolve!: () => void;
     const promise = new Promise<void>((res) => (resolve = res));
     this.#stopping = { resolve, promise };
-    return promise;
+    return promise.then(() => NOTHING_DONE);
   }
 
   /** The stop in progress completes: the process was reaped. */
