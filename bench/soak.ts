@@ -4,14 +4,29 @@
  * over time (a leak shows as steady growth).
  *
  *   bun bench/soak.ts [--seconds N]      (also: deno run -A bench/soak.ts)
+ *   bun bench/soak.ts --hostile [--seconds N]   hostile neighbours (see hostile.ts)
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { detectRuntime } from "../src/runtime/detect.ts";
 import { runChaos } from "../tests/e2e/chaos.ts";
+import { runHostile } from "./hostile.ts";
 
 const runtime = await detectRuntime();
 const index = runtime.args.indexOf("--seconds");
 const seconds = index >= 0 ? Number(runtime.args[index + 1]) : 120;
 const samples: string[] = [];
+
+if (runtime.args.includes("--hostile")) {
+  const { quiet, hostile } = await runHostile(mkdtempSync(join(tmpdir(), "modelswap-hostile-")), seconds);
+  console.log(`hostile neighbours (${runtime.name}, ${seconds} s per run): a flooding upstream, 400 idle connections, 200 stuck subscribers, a 100,000-deep JSON body every 20 ms`);
+  console.log("| run | health p99 ms | chat p99 ms | failures | rounds | router RSS max MiB | open fds max |\n| --- | --- | --- | --- | --- | --- | --- |");
+  for (const [name, run] of Object.entries({ quiet, hostile })) {
+    console.log(`| ${name} | ${run.healthP99Ms.toFixed(1)} | ${run.chatP99Ms.toFixed(1)} | ${run.failures} | ${run.rounds} | ${run.rssMaxMiB.toFixed(0)} | ${run.fdsMax} |`);
+  }
+  runtime.exit(0);
+}
 
 const report = await runChaos({
   durationMs: seconds * 1000,

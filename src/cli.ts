@@ -1,8 +1,9 @@
 /**
  * Command-line parsing, compatible with llama-swap's Go-style flags so
  * existing launch scripts keep working: `-config FILE`, `--config=FILE`,
- * `-config-dir DIR`, `-listen :8080`, `-watch-config`, `-version`, plus
- * `--log-level` and the `validate` and `demo-upstream` subcommands.
+ * `-config-dir DIR`, `-listen :8080`, `-tls-cert-file`/`-tls-key-file`,
+ * `-watch-config`, `-version`, plus `--log-level` and the `validate` and
+ * `demo-upstream` subcommands.
  */
 import type { LogLevel } from "./logging/logger.ts";
 
@@ -12,13 +13,27 @@ export interface ListenAddress {
   port: number;
 }
 
+/** The files `-tls-cert-file` and `-tls-key-file` name (PEM). */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
 /**
  * What the user asked modelswap to do. `config` and `configDir` are
  * `-config` and `-config-dir` (null when not given; with neither, main uses
- * config.yaml in the current directory).
+ * config.yaml in the current directory); `tls` is null for plain HTTP.
  */
 export type CliCommand =
-  | { kind: "serve"; config: string | null; configDir: string | null; listen: ListenAddress; watchConfig: boolean; logLevel: LogLevel | null }
+  | {
+    kind: "serve";
+    config: string | null;
+    configDir: string | null;
+    listen: ListenAddress;
+    tls: TlsFiles | null;
+    watchConfig: boolean;
+    logLevel: LogLevel | null;
+  }
   | { kind: "validate"; config: string | null; configDir: string | null }
   | { kind: "demo-upstream"; args: string[] }
   | { kind: "version" }
@@ -34,7 +49,8 @@ export class CliError extends Error {
 
 /** Text printed by `--help`. */
 export const USAGE = `usage:
-  modelswap [--config FILE] [--config-dir DIR] [--listen HOST:PORT] [--watch-config] [--log-level LEVEL]
+  modelswap [--config FILE] [--config-dir DIR] [--listen HOST:PORT] [--tls-cert-file FILE --tls-key-file FILE]
+            [--watch-config] [--log-level LEVEL]
   modelswap validate [--config FILE] [--config-dir DIR]
   modelswap demo-upstream --port N [--model ID] [--startup-ms MS] [--token-ms MS]
   modelswap --version
@@ -43,7 +59,10 @@ flags (one or two dashes, "--flag value" or "--flag=value"):
   --config FILE        YAML config (default: config.yaml in the current directory, unless --config-dir is given)
   --config-dir DIR     also read every *.yml and *.yaml file directly in DIR, in file-name order after --config;
                        a model, group, profile, selector, peer or matrix set defined in two files is an error
-  --listen HOST:PORT   address to serve on (default 127.0.0.1:8080; ":8080" means all interfaces)
+  --listen HOST:PORT   address to serve on (default 127.0.0.1:8080, or 127.0.0.1:8443 with TLS; ":8080" means all
+                       interfaces; HOST alone takes the default port)
+  --tls-cert-file FILE serve HTTPS with this PEM certificate (and any intermediates after it); needs --tls-key-file
+  --tls-key-file FILE  the certificate's PEM private key (unencrypted); both are read once, at startup
   --watch-config       reload the config when a file changes, or one is added to or removed from --config-dir
                        (SIGHUP reloads too)
   --log-level LEVEL    debug, info, warn or error (overrides logLevel in the config)
@@ -52,15 +71,31 @@ flags (one or two dashes, "--flag value" or "--flag=value"):
 
 const LOG_LEVELS = ["debug", "info", "warn", "error"];
 
-/** Parse `HOST:PORT`, `:PORT` (all interfaces) or `[v6]:PORT`. */
-export function parseListen(value: string): ListenAddress {
-  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || port > 65535) {
+/** The port when none is given: llama-swap's, 8080 for HTTP and 8443 for HTTPS. */
+const DEFAULT_PORT = { http: 8080, https: 8443 };
+
+/**
+ * Parse `HOST:PORT`, `:PORT` (all interfaces) or `[v6]:PORT`; `HOST` or
+ * `[v6]` alone listens on `defaultPort`.
+ */
+export function parseListen(value: string, defaultPort = DEFAULT_PORT.http): ListenAddress {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]*))(?::(\d{1,5}))?$/.exec(value);
+  const port = match?.[3] === undefined ? defaultPort : Number(match[3]);
+  // A bare number is a port written without its colon, not a host.
+  if (!match || value === "" || port > 65535 || (match[3] === undefined && /^\d+$/.test(value))) {
     throw new CliError(`--listen: expected HOST:PORT such as 127.0.0.1:8080 or :8080 (got "${value}")`);
   }
   const hostname = match[1] ?? (match[2] === "" ? "0.0.0.0" : match[2]);
   return { hostname, port };
+}
+
+/** Both TLS files or neither: one alone is a mistake llama-swap refuses too. */
+function tlsFiles(certFile: string | null, keyFile: string | null): TlsFiles | null {
+  if (certFile === null && keyFile === null) return null;
+  if (certFile === null || keyFile === null) {
+    throw new CliError(`--${certFile === null ? "tls-key-file" : "tls-cert-file"} needs --${certFile === null ? "tls-cert-file" : "tls-key-file"} too: HTTPS takes a certificate and its private key`);
+  }
+  return { certFile, keyFile };
 }
 
 /** Parse the arguments after the program name. */
@@ -70,7 +105,9 @@ export function parseCli(args: string[]): CliCommand {
   const rest = validate ? args.slice(1) : args;
   let config: string | null = null;
   let configDir: string | null = null;
-  let listen: ListenAddress = { hostname: "127.0.0.1", port: 8080 };
+  let listen: string | null = null;
+  let certFile: string | null = null;
+  let keyFile: string | null = null;
   let watchConfig = false;
   let logLevel: LogLevel | null = null;
   for (let i = 0; i < rest.length; i++) {
@@ -92,7 +129,13 @@ export function parseCli(args: string[]): CliCommand {
         configDir = value();
         break;
       case "listen":
-        listen = parseListen(value());
+        listen = value();
+        break;
+      case "tls-cert-file":
+        certFile = value();
+        break;
+      case "tls-key-file":
+        keyFile = value();
         break;
       case "watch-config":
         watchConfig = inline === undefined || inline === "true";
@@ -113,5 +156,8 @@ export function parseCli(args: string[]): CliCommand {
     }
   }
   if (validate) return { kind: "validate", config, configDir };
-  return { kind: "serve", config, configDir, listen, watchConfig, logLevel };
+  const tls = tlsFiles(certFile, keyFile);
+  const port = tls ? DEFAULT_PORT.https : DEFAULT_PORT.http;
+  const address = listen === null ? { hostname: "127.0.0.1", port } : parseListen(listen, port);
+  return { kind: "serve", config, configDir, listen: address, tls, watchConfig, logLevel };
 }

@@ -2,19 +2,19 @@
  * Entry point: parse the command line, load the config, pick the runtime,
  * serve, and turn signals into graceful shutdown (a second Ctrl-C kills).
  */
-import { CliError, parseCli, USAGE } from "./cli.ts";
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
+import { CliError, parseCli, type TlsFiles, USAGE } from "./cli.ts";
 import { watchConfigFiles } from "./config-watch.ts";
 import { ConfigError } from "./config/issue.ts";
 import { type ConfigPaths, readConfigSources } from "./config/sources.ts";
 import { runDemoUpstream } from "./demo/main.ts";
 import { detectRuntime } from "./runtime/detect.ts";
-import type { Runtime } from "./runtime/runtime.ts";
+import type { Runtime, TlsCertificate } from "./runtime/runtime.ts";
+import { StdoutSink } from "./logging/stdout.ts";
 import { ModelswapServer } from "./server.ts";
 import { parseSetupSources, type Setup } from "./setup.ts";
 import { COMMIT, VERSION } from "./version.ts";
 
-/** Combined log text to stdout (it already ends in a newline; console.log adds one). */
-const stdout = (text: string) => console.log(text.replace(/\n$/, ""));
 
 /** `-config` and `-config-dir` as given; with neither, config.yaml in the current directory. */
 async function configPaths(runtime: Runtime, file: string | null, dir: string | null): Promise<ConfigPaths> {
@@ -27,6 +27,43 @@ async function configPaths(runtime: Runtime, file: string | null, dir: string | 
 async function loadSetup(runtime: Runtime, paths: ConfigPaths): Promise<Setup> {
   const sources = await readConfigSources(paths, runtime);
   return parseSetupSources(sources, { env: runtime.envAll(), selfArgv: runtime.selfArgv });
+}
+
+/** A startup error's reason, without the error's class name. */
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Reads `-tls-cert-file` and `-tls-key-file`, once (certificates are not
+ * reloaded), and checks them before serving, so that a wrong file is an
+ * error naming it rather than a TLS library's code.
+ */
+async function readTls(runtime: Runtime, { certFile, keyFile }: TlsFiles): Promise<TlsCertificate> {
+  const read = (flag: string, path: string) =>
+    runtime.readTextFile(path).catch((error) => {
+      throw new Error(`${flag}: cannot read ${path}: ${reasonOf(error)}`);
+    });
+  const [cert, key] = await Promise.all([read("--tls-cert-file", certFile), read("--tls-key-file", keyFile)]);
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(cert);
+  } catch (error) {
+    throw new Error(`--tls-cert-file: ${certFile} holds no PEM certificate ("-----BEGIN CERTIFICATE-----"): ${reasonOf(error)}`);
+  }
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(key)) {
+    throw new Error(`--tls-key-file: ${keyFile} is encrypted; give an unencrypted key (openssl pkey -in ${keyFile} -out plain.pem)`);
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (error) {
+    throw new Error(`--tls-key-file: ${keyFile} holds no PEM private key ("-----BEGIN PRIVATE KEY-----"): ${reasonOf(error)}`);
+  }
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new Error(`--tls-key-file: ${keyFile} is not the private key of the certificate in ${certFile}; give the key the certificate was issued for`);
+  }
+  return { cert, key };
 }
 
 /** How the config's files are named in messages: `config.yaml`, `conf.d/`, or both. */
@@ -56,13 +93,19 @@ async function main(runtime: Runtime): Promise<number> {
     case "serve": {
       const paths = await configPaths(runtime, command.config, command.configDir);
       const load = () => loadSetup(runtime, paths);
+      const tls = command.tls && await readTls(runtime, command.tls);
+      // Log text goes to stdout through a bounded queue: a reader that stops never blocks the router.
+      const stdout = new StdoutSink((bytes) => runtime.writeStdout(bytes));
+      const exit = (code: number) => stdout.flushed(1000).then(() => runtime.exit(code));
       const server = await ModelswapServer.start({
         runtime,
         setup: await load(),
         listen: command.listen,
+        tls,
         logLevel: command.logLevel,
-        out: stdout,
+        out: (text) => stdout.write(text),
         reloadConfig: load,
+        configPaths: paths,
       });
       runtime.onSignal("SIGHUP", () => void server.reload());
       if (command.watchConfig) {
@@ -73,7 +116,7 @@ async function main(runtime: Runtime): Promise<number> {
       const onSignal = () => {
         signals++;
         if (signals === 1) {
-          server.shutdown().then(() => runtime.exit(0), () => runtime.exit(1));
+          server.shutdown().then(() => exit(0), () => exit(1));
         } else {
           server.log.warn("second signal: killing every upstream now");
           server.kill();

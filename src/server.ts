@@ -5,13 +5,15 @@
  */
 import type { ListenAddress } from "./cli.ts";
 import { ConfigError } from "./config/issue.ts";
+import type { ConfigPaths } from "./config/sources.ts";
 import { buildApp } from "./http/app.ts";
+import type { ReloadOutcome } from "./http/config-editor.ts";
 import { LogFiles } from "./logging/files.ts";
 import { MemoryMonitor } from "./memory/monitor.ts";
 import { type LogLevel, LogHub, Logger } from "./logging/logger.ts";
 import { Observability } from "./observability/observer.ts";
 import { Router } from "./router.ts";
-import type { HttpServer, Runtime } from "./runtime/runtime.ts";
+import type { HttpServer, Runtime, TlsCertificate } from "./runtime/runtime.ts";
 import { formatHost } from "./runtime/shared.ts";
 import type { Setup } from "./setup.ts";
 import { OrphanGuard } from "./upstream/orphans.ts";
@@ -28,12 +30,16 @@ export interface ServerOptions {
   /** The loaded config and what was built from it. */
   setup: Setup;
   listen: ListenAddress;
+  /** Serve HTTPS with this certificate (read at startup; reloads keep it). */
+  tls?: TlsCertificate | null;
   /** Overrides `config.logLevel` (from `--log-level`). */
   logLevel?: LogLevel | null;
   /** Where combined log output goes (stdout), or null. */
   out: ((text: string) => void) | null;
   /** Reads and validates the config file again (SIGHUP, `--watch-config`). */
   reloadConfig?: () => Promise<Setup>;
+  /** The config's files as given (`reloadConfig` reads them): the dashboard's config editor shows and replaces the -config file. */
+  configPaths?: ConfigPaths;
 }
 
 /** How long in-flight requests may run on after a shutdown signal. */
@@ -45,20 +51,23 @@ export class ModelswapServer {
   readonly log: Logger;
   #router: Router;
   readonly #http: HttpServer;
+  readonly #scheme: "http" | "https";
   readonly #orphans: OrphanGuard;
   #shuttingDown: Promise<void> | null = null;
   #reloadConfig: (() => Promise<Setup>) | null = null;
   #cliLogLevel: LogLevel | null = null;
-  #reloading: Promise<boolean> | null = null;
+  #reloading: Promise<ReloadOutcome> | null = null;
+  #reloadAgain: Promise<ReloadOutcome> | null = null;
   #observability: Observability | null = null;
   #logFiles: LogFiles | undefined;
   #memory: MemoryMonitor | null = null;
 
-  private constructor(logs: LogHub, log: Logger, router: Router, http: HttpServer, orphans: OrphanGuard) {
+  private constructor(logs: LogHub, log: Logger, router: Router, http: HttpServer, tls: boolean, orphans: OrphanGuard) {
     this.logs = logs;
     this.log = log;
     this.#router = router;
     this.#http = http;
+    this.#scheme = tls ? "https" : "http";
     this.#orphans = orphans;
   }
 
@@ -104,7 +113,10 @@ export class ModelswapServer {
     // Assigned once below; the app and the observer read it lazily, after that.
     // deno-lint-ignore prefer-const
     let server!: ModelswapServer;
-    const app = buildApp({ router: () => server.#router, logs, observer, observability: observer, version: VERSION, memory });
+    const configEditor = options.configPaths && options.reloadConfig
+      ? { paths: options.configPaths, files: runtime, env: runtime.envAll(), selfArgv: runtime.selfArgv, reload: () => server.reload() }
+      : undefined;
+    const app = buildApp({ router: () => server.#router, logs, observer, observability: observer, version: VERSION, memory, configEditor });
     const http = await runtime.serve({
       hostname: options.listen.hostname,
       port: options.listen.port,
@@ -113,15 +125,16 @@ export class ModelswapServer {
       fetch: (request, info) => app.fetch(request, info),
       limits: config.server,
       onWarning: (message) => log.warn(message),
+      tls: options.tls ?? undefined,
     });
-    server = new ModelswapServer(logs, log, router, http, orphans);
+    server = new ModelswapServer(logs, log, router, http, Boolean(options.tls), orphans);
     server.#reloadConfig = options.reloadConfig ?? null;
     server.#observability = observer;
     server.#logFiles = logFiles;
     server.#memory = memory;
     server.#cliLogLevel = options.logLevel ?? null;
     const models = Object.keys(config.models).length;
-    log.notice(`modelswap ${VERSION} (${runtime.name}) listening on http://${formatHost(http.hostname)}:${http.port} with ${models} model${models === 1 ? "" : "s"}`);
+    log.notice(`modelswap ${VERSION} (${runtime.name}) listening on ${server.url} with ${models} model${models === 1 ? "" : "s"}`);
     if (http.hostname !== "127.0.0.1" && http.hostname !== "localhost" && http.hostname !== "::1") {
       log.warn(`listening on ${http.hostname}: reachable by other hosts${config.apiKeys.length ? "" : " and no apiKeys are set"}`);
     }
@@ -139,9 +152,9 @@ export class ModelswapServer {
     return this.#router;
   }
 
-  /** Base URL, e.g. `http://127.0.0.1:8080`. */
+  /** Base URL, e.g. `http://127.0.0.1:8080` or `https://127.0.0.1:8443`. */
   get url(): string {
-    return `http://${formatHost(this.#http.hostname)}:${this.#http.port}`;
+    return `${this.#scheme}://${formatHost(this.#http.hostname)}:${this.#http.port}`;
   }
 
   /**
@@ -156,15 +169,25 @@ export class ModelswapServer {
   /**
    * Reload the config file. An invalid file is reported and the running
    * config stays; a valid one is applied without touching unchanged models.
-   * Overlapping reloads share one run.
+   * A reload asked for while one runs reads the files again after it (one
+   * more run for everyone who asked meanwhile), so it sees what they are now.
    */
-  reload(): Promise<boolean> {
-    this.#reloading ??= this.#reload().finally(() => (this.#reloading = null));
-    return this.#reloading;
+  reload(): Promise<ReloadOutcome> {
+    if (this.#reloading === null) {
+      this.#reloading = this.#reload().finally(() => (this.#reloading = null));
+      return this.#reloading;
+    }
+    const again = () => {
+      this.#reloadAgain = null;
+      return this.reload();
+    };
+    this.#reloadAgain ??= this.#reloading.then(again, again);
+    return this.#reloadAgain;
   }
 
-  async #reload(): Promise<boolean> {
-    if (!this.#reloadConfig || this.#shuttingDown) return false;
+  async #reload(): Promise<ReloadOutcome> {
+    if (this.#shuttingDown) return { applied: false, reason: "modelswap is shutting down" };
+    if (!this.#reloadConfig) return { applied: false, reason: "there is no config file to reload" };
     let result: Setup;
     try {
       result = await this.#reloadConfig();
@@ -173,18 +196,19 @@ export class ModelswapServer {
         ? error.issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")
         : String(error instanceof Error ? error.message : error);
       this.log.error(`config reload failed; the running config stays in effect:\n${detail}`);
-      return false;
+      return { applied: false, reason: detail.trim() };
     }
     this.logs.redactor.set(result.secrets);
     for (const warning of result.warnings) this.log.warn(`config: ${warning}`);
     const planner = this.#memory!.bind(result.planner);
     await this.#memory!.start();
-    const { added, changed, removed } = this.#router.reconfigure({ ...result, planner });
+    const changes = this.#router.reconfigure({ ...result, planner });
+    const { added, changed, removed } = changes;
     this.log.setLevel(this.#cliLogLevel ?? result.config.logLevel);
     this.log.setTimeFormat(result.config.logTimeFormat);
     const list = (label: string, ids: string[]) => (ids.length ? ` ${label}: ${ids.join(", ")};` : "");
     this.log.info(`config reloaded;${list("added", added)}${list("changed", changed)}${list("removed", removed)}${added.length + changed.length + removed.length ? "" : " no model changed"}`);
-    return true;
+    return { applied: true, changes };
   }
 
   /** Second Ctrl-C: kill every upstream group now. */

@@ -33,15 +33,16 @@ describe("flag parsing", () => {
         config: "c.yaml",
         configDir: null,
         listen: { hostname: "0.0.0.0", port: 9000 },
+        tls: null,
         watchConfig: true,
         logLevel: null,
       });
     }
-    assert.deepEqual(parseCli([]), { kind: "serve", config: null, configDir: null, listen: { hostname: "127.0.0.1", port: 8080 }, watchConfig: false, logLevel: null });
+    assert.deepEqual(parseCli([]), { kind: "serve", config: null, configDir: null, listen: { hostname: "127.0.0.1", port: 8080 }, tls: null, watchConfig: false, logLevel: null });
     assert.deepEqual(parseCli(["-version"]), { kind: "version" });
     assert.deepEqual(parseCli(["validate", "--config", "x.yaml"]), { kind: "validate", config: "x.yaml", configDir: null });
     for (const args of [["-config-dir", "conf.d"], ["--config-dir=conf.d"]]) {
-      assert.deepEqual(parseCli(args), { kind: "serve", config: null, configDir: "conf.d", listen: { hostname: "127.0.0.1", port: 8080 }, watchConfig: false, logLevel: null });
+      assert.deepEqual(parseCli(args), { kind: "serve", config: null, configDir: "conf.d", listen: { hostname: "127.0.0.1", port: 8080 }, tls: null, watchConfig: false, logLevel: null });
     }
     assert.deepEqual(parseCli(["validate", "-config", "a.yaml", "-config-dir", "d"]), { kind: "validate", config: "a.yaml", configDir: "d" });
     assert.deepEqual(parseCli(["demo-upstream", "--port", "1"]), { kind: "demo-upstream", args: ["--port", "1"] });
@@ -51,8 +52,31 @@ describe("flag parsing", () => {
   test("listen addresses", () => {
     assert.deepEqual(parseListen("127.0.0.1:8080"), { hostname: "127.0.0.1", port: 8080 });
     assert.deepEqual(parseListen("[::1]:8080"), { hostname: "::1", port: 8080 });
-    assert.throws(() => parseListen("8080"), /HOST:PORT/);
-    assert.throws(() => parseListen("host:99999"), /HOST:PORT/);
+    assert.deepEqual(parseListen("0.0.0.0"), { hostname: "0.0.0.0", port: 8080 }, "a host alone takes the default port");
+    assert.deepEqual(parseListen("[::1]", 8443), { hostname: "::1", port: 8443 });
+    for (const bad of ["8080", "host:99999", "host:", ":", "", "::1", "[::1"]) {
+      assert.throws(() => parseListen(bad), /HOST:PORT/, bad);
+    }
+  });
+
+  test("TLS flags: llama-swap's spellings, both or neither, and 8443 by default", () => {
+    const tls = { certFile: "c.pem", keyFile: "k.pem" };
+    for (const args of [
+      ["-tls-cert-file", "c.pem", "-tls-key-file", "k.pem"],
+      ["--tls-cert-file=c.pem", "--tls-key-file", "k.pem"],
+      ["--tls-key-file=k.pem", "-tls-cert-file=c.pem"],
+    ]) {
+      const command = parseCli(args) as { tls: unknown; listen: unknown };
+      assert.deepEqual(command.tls, tls);
+      assert.deepEqual(command.listen, { hostname: "127.0.0.1", port: 8443 }, "HTTPS listens on 8443 unless told otherwise");
+    }
+    const on = ["-tls-cert-file", "c.pem", "-tls-key-file", "k.pem"];
+    assert.deepEqual((parseCli([...on, "-listen", ":9443"]) as { listen: unknown }).listen, { hostname: "0.0.0.0", port: 9443 });
+    assert.deepEqual((parseCli([...on, "-listen", "0.0.0.0"]) as { listen: unknown }).listen, { hostname: "0.0.0.0", port: 8443 });
+    assert.deepEqual((parseCli(["-listen", "0.0.0.0"]) as { listen: unknown }).listen, { hostname: "0.0.0.0", port: 8080 });
+    assert.throws(() => parseCli(["-tls-cert-file", "c.pem"]), (e) => e instanceof CliError && /--tls-cert-file needs --tls-key-file too/.test(e.message));
+    assert.throws(() => parseCli(["--tls-key-file=k.pem"]), (e) => e instanceof CliError && /--tls-key-file needs --tls-cert-file too/.test(e.message));
+    assert.throws(() => parseCli(["-tls-cert-file"]), /--tls-cert-file needs a value/);
   });
 
   test("mistakes are CliErrors that say what to do", () => {

@@ -1,9 +1,10 @@
 /**
  * The connection guard's sockets on Bun: `Bun.listen` accepts client
- * connections and `Bun.connect` opens each one's hop to the `Bun.serve`
- * behind it on loopback. Only bun.ts imports this file.
+ * connections (and ends TLS for HTTPS) and `Bun.connect` opens each one's
+ * hop to the `Bun.serve` behind it on loopback. Only bun.ts imports this file.
  */
 import type { ConnectionGuard, GuardedConnection, GuardSocket, GuardTransport } from "./connection-guard.ts";
+import type { TlsCertificate } from "./runtime.ts";
 
 // The slice of Bun's socket API used here, typed locally (see bun.ts).
 interface BunSocket {
@@ -25,6 +26,7 @@ interface BunSocketHandler {
   close(socket: BunSocket): void;
   error(socket: BunSocket, error: Error): void;
   connectError?(socket: BunSocket, error: Error): void;
+  handshake?(socket: BunSocket, success: boolean, authorizationError: Error | null): void;
 }
 interface BunSocketListener {
   readonly hostname: string;
@@ -33,7 +35,7 @@ interface BunSocketListener {
 }
 /** `Bun.listen` and `Bun.connect`. */
 export interface BunSocketApi {
-  listen(options: { hostname: string; port: number; allowHalfOpen: boolean; socket: BunSocketHandler }): BunSocketListener;
+  listen(options: { hostname: string; port: number; allowHalfOpen: boolean; tls?: TlsCertificate; socket: BunSocketHandler }): BunSocketListener;
   connect(options: { hostname: string; port: number; allowHalfOpen: boolean; data: BunSide; socket: BunSocketHandler }): Promise<BunSocket>;
 }
 
@@ -120,17 +122,24 @@ class BunSide implements GuardSocket {
   }
 }
 
-/** Accept client connections on `hostname:port` for `guard`. Throws when the address cannot be bound. */
+/**
+ * Accept client connections on `hostname:port` for `guard`, over TLS with
+ * `tls` (the guard sees a connection from its first TCP byte, so the
+ * handshake counts against the header timeout). Throws when the address
+ * cannot be bound or the certificate not used.
+ */
 export function listenGuarded(
   bun: BunSocketApi,
   hostname: string,
   port: number,
   guard: ConnectionGuard,
+  tls?: TlsCertificate,
 ): BunSocketListener {
   return bun.listen({
     hostname,
     port,
     allowHalfOpen: true,
+    tls,
     socket: {
       open(socket) {
         const side = new BunSide();
@@ -147,6 +156,10 @@ export function listenGuarded(
         socket.data.connection?.clientClosed();
       },
       error() {}, // `close` follows
+      // Only with this handler does Bun call `open` when a TLS connection is accepted rather than once its
+      // handshake is done, so that a client that never finishes one is timed and counted like any other.
+      // A failed handshake is followed by `close`; client certificates are not asked for.
+      handshake() {},
     },
   });
 }

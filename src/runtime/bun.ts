@@ -6,12 +6,16 @@ import { appendFile, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFil
 import process from "node:process";
 import type {
   ChildProcess,
+  Database,
   ExitStatus,
   HttpServer,
   Runtime,
   ServeOptions,
   Signal,
   SpawnOptions,
+  SqlRow,
+  SqlValue,
+  TlsCertificate,
   WebSocketUpgrade,
   WebSocketUpgradeOptions,
 } from "./runtime.ts";
@@ -63,6 +67,7 @@ interface BunWebSocketHandler {
 }
 interface BunApi extends BunSocketApi {
   readonly main: string;
+  readonly stdout: { writer(): { write(chunk: Uint8Array): number; flush(): number | Promise<number> } };
   spawn(options: {
     cmd: string[];
     env: Record<string, string | undefined>;
@@ -77,6 +82,7 @@ interface BunApi extends BunSocketApi {
     port: number;
     idleTimeout: number;
     maxRequestBodySize?: number;
+    tls?: TlsCertificate;
     fetch(request: Request, server: BunServer): Response | undefined | Promise<Response | undefined>;
     error(error: Error): Response;
     websocket: BunWebSocketHandler;
@@ -86,6 +92,15 @@ interface BunApi extends BunSocketApi {
 const bun = (globalThis as unknown as { Bun: BunApi }).Bun;
 
 const OUTPUT = { pipe: "pipe", inherit: "inherit", null: "ignore" } as const;
+
+let stdoutSink: ReturnType<BunApi["stdout"]["writer"]> | null = null;
+
+/** Standard output through Bun's file sink: `flush` waits, asynchronously, until the pipe takes the bytes. */
+async function writeStdout(bytes: Uint8Array): Promise<void> {
+  stdoutSink ??= bun.stdout.writer();
+  stdoutSink.write(bytes);
+  await stdoutSink.flush();
+}
 
 function spawn(options: SpawnOptions): ChildProcess {
   const output = OUTPUT[options.output ?? "pipe"];
@@ -321,10 +336,11 @@ function upgrader(
 /**
  * `Bun.serve`, alone or (with `limits`) behind the connection guard: then
  * `Bun.serve` listens on a loopback port of its own and the guard's
- * `Bun.listen` takes the address asked for.
+ * `Bun.listen` takes the address asked for (and ends TLS, if any).
  */
 function serve(options: ServeOptions): Promise<HttpServer> {
   const { limits } = options;
+  const scheme = options.tls ? "https" : "http";
   let guard: ConnectionGuard | null = null;
   // Where clients connect, for requests that arrive without a Host (HTTP/1.0).
   let origin = "";
@@ -336,6 +352,7 @@ function serve(options: ServeOptions): Promise<HttpServer> {
       // 0 disables the idle timeout: SSE streams may be quiet for minutes (the guard bounds idle connections).
       idleTimeout: 0,
       maxRequestBodySize: options.maxRequestBodySize,
+      tls: limits ? undefined : options.tls,
       async fetch(received, srv) {
         // Bun gives an HTTP/1.0 request without Host a relative URL, which would lose its first path segment.
         const request = received.url.charCodeAt(0) === 47 ? absoluteUrl(received, origin) : received;
@@ -366,7 +383,7 @@ function serve(options: ServeOptions): Promise<HttpServer> {
     return Promise.reject(listenError(options.hostname, options.port, error));
   }
   if (!limits) {
-    origin = `http://${formatHost(server.hostname)}:${server.port}`;
+    origin = `${scheme}://${formatHost(server.hostname)}:${server.port}`;
     return Promise.resolve({
       hostname: server.hostname,
       port: server.port,
@@ -376,14 +393,14 @@ function serve(options: ServeOptions): Promise<HttpServer> {
   const bounded = new ConnectionGuard(limits, bunTransport(bun, server.port), { warn: options.onWarning, fdLimit: openFileLimit() });
   let listener: ReturnType<typeof listenGuarded>;
   try {
-    listener = listenGuarded(bun, options.hostname, options.port, bounded);
+    listener = listenGuarded(bun, options.hostname, options.port, bounded, options.tls);
   } catch (error) {
     bounded.close();
     void server.stop(true);
     return Promise.reject(listenError(options.hostname, options.port, error));
   }
   guard = bounded;
-  origin = `http://${formatHost(listener.hostname)}:${listener.port}`;
+  origin = `${scheme}://${formatHost(listener.hostname)}:${listener.port}`;
   return Promise.resolve({
     hostname: listener.hostname,
     port: listener.port,
@@ -394,6 +411,40 @@ function serve(options: ServeOptions): Promise<HttpServer> {
       return server.stop(force ?? false);
     },
   });
+}
+
+/** The slice of `bun:sqlite` used here. */
+interface BunSqlite {
+  Database: new (path: string, options: { create: boolean }) => {
+    exec(sql: string): void;
+    prepare(sql: string): {
+      run(...params: SqlValue[]): { changes: number };
+      all(...params: SqlValue[]): SqlRow[];
+      get(...params: SqlValue[]): SqlRow | null;
+    };
+    close(): void;
+  };
+}
+
+/** A variable, not a literal, so that Deno and the esbuild bundle never try to resolve Bun's module. */
+const BUN_SQLITE = "bun:sqlite";
+
+/** {@link Runtime.openDatabase} with `bun:sqlite`. */
+async function openDatabase(path: string): Promise<Database> {
+  const { Database } = (await import(BUN_SQLITE)) as BunSqlite;
+  const db = new Database(path, { create: true });
+  return {
+    exec: (sql) => db.exec(sql),
+    prepare(sql) {
+      const statement = db.prepare(sql);
+      return {
+        run: (...params) => ({ changes: statement.run(...params).changes }),
+        all: (...params) => statement.all(...params),
+        get: (...params) => statement.get(...params) ?? undefined,
+      };
+    },
+    close: () => db.close(),
+  };
 }
 
 function isBunCompiled(): boolean {
@@ -408,6 +459,7 @@ export const bunRuntime: Runtime = {
   args: process.argv.slice(2),
   selfArgv: isBunCompiled() ? [process.execPath] : [process.execPath, bun.main],
   spawn,
+  writeStdout,
   killGroup: (pgid, signal) => quietly(() => process.kill(-pgid, signal)),
   isAlive: isProcessAlive,
   serve,
@@ -447,4 +499,5 @@ export const bunRuntime: Runtime = {
     }
   },
   readDir: (path) => readdir(path),
+  openDatabase,
 };

@@ -17,6 +17,10 @@
  * over what the open-file limit leaves room for, get a 503 at once. A
  * request pipelined behind one whose response is still coming is held back
  * until that response is complete (Bun's server drops both otherwise).
+ *
+ * For HTTPS the listeners end TLS before bytes reach the guard: it sees
+ * plain HTTP/1.1, and a client's TLS handshake is timed as part of its
+ * first request head.
  */
 import { ModelswapError } from "../errors.ts";
 import { FDS_PER_CONNECTION, FdBudget } from "./fd-budget.ts";

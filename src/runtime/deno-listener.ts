@@ -1,11 +1,13 @@
 /**
  * The connection guard's sockets on Deno: `Deno.listen` accepts client
  * connections (an accept that fails, EMFILE included, is reported and the
- * loop goes on; `Deno.serve`'s own loop dies of it) and `Deno.connect` opens
- * each one's hop to the `Deno.serve` behind it on loopback. Only deno.ts
- * imports this file.
+ * loop goes on; `Deno.serve`'s own loop dies of it; for HTTPS, deno-tls.ts
+ * ends TLS on each) and `Deno.connect` opens each one's hop to the
+ * `Deno.serve` behind it on loopback. Only deno.ts imports this file.
  */
 import type { ConnectionGuard, GuardedConnection, GuardSocket, GuardTransport } from "./connection-guard.ts";
+import { DenoTlsSide, tlsContext } from "./deno-tls.ts";
+import type { TlsCertificate } from "./runtime.ts";
 
 // The slice of Deno's network API used here, typed locally (see deno.ts).
 interface DenoConn {
@@ -189,8 +191,20 @@ export interface GuardedListener {
   close(): void;
 }
 
-/** Accept client connections on `hostname:port` for `guard`. Throws when the address cannot be bound. */
-export function listenGuarded(deno: DenoSocketApi, hostname: string, port: number, guard: ConnectionGuard): GuardedListener {
+/**
+ * Accept client connections on `hostname:port` for `guard`, over TLS with
+ * `tls` (the guard sees a connection from its first TCP byte, so the
+ * handshake counts against the header timeout). Throws when the address
+ * cannot be bound or the certificate not used.
+ */
+export function listenGuarded(
+  deno: DenoSocketApi,
+  hostname: string,
+  port: number,
+  guard: ConnectionGuard,
+  tls?: TlsCertificate,
+): GuardedListener {
+  const context = tls && tlsContext(tls);
   const listener = deno.listen({ hostname, port });
   let closed = false;
   void (async () => {
@@ -202,6 +216,11 @@ export function listenGuarded(deno: DenoSocketApi, hostname: string, port: numbe
         if (closed) return;
         guard.acceptFailed(error);
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
+        continue;
+      }
+      if (context) {
+        const side = new DenoTlsSide(conn, context);
+        side.connection = guard.accept(side, conn.remoteAddr.hostname ?? "");
         continue;
       }
       const side = new DenoSide("client");

@@ -5,12 +5,15 @@
 import { fileURLToPath } from "node:url";
 import type {
   ChildProcess,
+  Database,
   ExitStatus,
   HttpServer,
   Runtime,
   ServeOptions,
   Signal,
   SpawnOptions,
+  SqlRow,
+  SqlValue,
   WebSocketUpgrade,
   WebSocketUpgradeOptions,
 } from "./runtime.ts";
@@ -38,6 +41,7 @@ interface DenoServer {
 }
 interface DenoApi extends DenoSocketApi {
   readonly args: string[];
+  readonly stdout: { write(bytes: Uint8Array): Promise<number> };
   readonly pid: number;
   readonly mainModule: string;
   readonly build: { standalone?: boolean };
@@ -61,6 +65,8 @@ interface DenoApi extends DenoSocketApi {
     options: {
       hostname: string;
       port: number;
+      cert?: string;
+      key?: string;
       onListen(): void;
       onError(error: unknown): Response;
     },
@@ -170,7 +176,8 @@ function relayBody(
 /**
  * `Deno.serve`, alone or (with `limits`) behind the connection guard: then
  * `Deno.serve` listens on a loopback port of its own and the guard's
- * `Deno.listen` takes the address asked for.
+ * `Deno.listen` takes the address asked for (and, for HTTPS, deno-tls.ts
+ * ends TLS on each connection).
  */
 function serve(options: ServeOptions): Promise<HttpServer> {
   const { limits } = options;
@@ -182,6 +189,7 @@ function serve(options: ServeOptions): Promise<HttpServer> {
       {
         hostname: limits ? "127.0.0.1" : options.hostname,
         port: limits ? 0 : options.port,
+        ...(limits ? {} : options.tls),
         onListen: () => {},
         onError: (error) => new Response(`internal error: ${(error as Error).message}`, { status: 500 }),
       },
@@ -228,7 +236,7 @@ function serve(options: ServeOptions): Promise<HttpServer> {
   const bounded = new ConnectionGuard(limits, denoTransport(deno, server.addr.port), { warn: options.onWarning, fdLimit: openFileLimit() });
   let listener: GuardedListener;
   try {
-    listener = listenGuarded(deno, options.hostname, options.port, bounded);
+    listener = listenGuarded(deno, options.hostname, options.port, bounded, options.tls);
   } catch (error) {
     bounded.close();
     void stopServer(true);
@@ -247,6 +255,40 @@ function serve(options: ServeOptions): Promise<HttpServer> {
   });
 }
 
+/** The slice of `node:sqlite` used here. */
+interface NodeSqlite {
+  DatabaseSync: new (path: string) => {
+    exec(sql: string): void;
+    prepare(sql: string): {
+      run(...params: SqlValue[]): { changes: number | bigint };
+      all(...params: SqlValue[]): SqlRow[];
+      get(...params: SqlValue[]): SqlRow | undefined;
+    };
+    close(): void;
+  };
+}
+
+/** A variable, not a literal: the module is loaded only when a database is opened, and only on Deno. */
+const NODE_SQLITE = "node:sqlite";
+
+/** {@link Runtime.openDatabase} with `node:sqlite`. */
+async function openDatabase(path: string): Promise<Database> {
+  const { DatabaseSync } = (await import(NODE_SQLITE)) as NodeSqlite;
+  const db = new DatabaseSync(path);
+  return {
+    exec: (sql) => db.exec(sql),
+    prepare(sql) {
+      const statement = db.prepare(sql);
+      return {
+        run: (...params) => ({ changes: Number(statement.run(...params).changes) }),
+        all: (...params) => statement.all(...params),
+        get: (...params) => statement.get(...params),
+      };
+    },
+    close: () => db.close(),
+  };
+}
+
 function selfArgv(): string[] {
   if (deno.build.standalone) return [deno.execPath()];
   const main = deno.mainModule.startsWith("file:") ? fileURLToPath(deno.mainModule) : deno.mainModule;
@@ -260,6 +302,9 @@ export const denoRuntime: Runtime = {
   args: deno.args,
   selfArgv: selfArgv(),
   spawn,
+  async writeStdout(bytes) {
+    for (let written = 0; written < bytes.length;) written += await deno.stdout.write(bytes.subarray(written));
+  },
   killGroup: (pgid, signal) => quietly(() => deno.kill(-pgid, signal)),
   isAlive: isProcessAlive,
   serve,
@@ -296,4 +341,5 @@ export const denoRuntime: Runtime = {
     for await (const entry of deno.readDir(path)) names.push(entry.name);
     return names;
   },
+  openDatabase,
 };

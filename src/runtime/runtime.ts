@@ -102,6 +102,14 @@ export interface ConnectionLimits {
   maxConnections: number;
 }
 
+/** A certificate and its private key, as PEM text, for serving HTTPS. */
+export interface TlsCertificate {
+  /** The certificate, followed by any intermediate certificates it needs. */
+  cert: string;
+  /** The certificate's private key (unencrypted). */
+  key: string;
+}
+
 /** Options for {@link Runtime.serve}. */
 export interface ServeOptions {
   hostname: string;
@@ -114,6 +122,41 @@ export interface ServeOptions {
   limits?: ConnectionLimits;
   /** Where a bounded server reports what it refused or survived (at most one line per kind every few seconds). */
   onWarning?: (message: string) => void;
+  /**
+   * Serve HTTPS (HTTP/1.1) with this certificate. A bounded server ends TLS
+   * where it accepts connections, so every bound applies to HTTPS clients
+   * too, handshake included; its hop to the runtime's server stays plain.
+   */
+  tls?: TlsCertificate;
+}
+
+/** A value SQLite stores or returns (INTEGER, REAL, TEXT, BLOB, NULL). */
+export type SqlValue = string | number | bigint | Uint8Array | null;
+
+/** One row of a query, by column name. */
+export type SqlRow = Record<string, SqlValue>;
+
+/** A prepared statement; `?` placeholders take the values in order. */
+export interface SqlStatement {
+  /** Run it for its effect. */
+  run(...params: SqlValue[]): { changes: number };
+  /** Every row it returns. */
+  all(...params: SqlValue[]): SqlRow[];
+  /** Its first row, or undefined. */
+  get(...params: SqlValue[]): SqlRow | undefined;
+}
+
+/**
+ * A SQLite database opened with the runtime's built-in driver (`bun:sqlite`
+ * on Bun, `node:sqlite` on Deno). Calls are synchronous: callers keep them
+ * short and off the request path. Errors carry SQLite's message (e.g.
+ * "database is locked", "file is not a database").
+ */
+export interface Database {
+  /** Run one or more statements that return nothing. */
+  exec(sql: string): void;
+  prepare(sql: string): SqlStatement;
+  close(): void;
 }
 
 /** The runtime abstraction: process spawning, HTTP serving, signals, files. */
@@ -139,6 +182,12 @@ export interface Runtime {
   env(name: string): string | undefined;
   envAll(): Record<string, string>;
   exit(code: number): never;
+  /**
+   * Write to standard output without blocking the event loop: resolves once
+   * the bytes are handed to the OS, so a reader that stops reading shows up
+   * as a write that takes long (the caller bounds what it queues meanwhile).
+   */
+  writeStdout(bytes: Uint8Array): Promise<void>;
   readTextFile(path: string): Promise<string>;
   writeTextFile(path: string, text: string): Promise<void>;
   appendTextFile(path: string, text: string): Promise<void>;
@@ -148,4 +197,6 @@ export interface Runtime {
   /** Size and modification time in ms, or null when the file does not exist. */
   stat(path: string): Promise<{ size: number; mtimeMs: number } | null>;
   readDir(path: string): Promise<string[]>;
+  /** Open (creating it when missing) the SQLite database file at `path`. */
+  openDatabase(path: string): Promise<Database>;
 }

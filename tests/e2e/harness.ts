@@ -113,7 +113,7 @@ export async function startRouter(
   };
 
   try {
-    const match = await waitForOutput(/listening on (http:\/\/[\d.:]+)/);
+    const match = await waitForOutput(/listening on (https?:\/\/[\d.:]+)/);
     return { url: match[1], configPath, proc, output: () => text, waitForOutput, stop };
   } catch (error) {
     proc.kill("SIGKILL");
