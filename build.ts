@@ -30,10 +30,12 @@ const BUNDLE = join(DIST, "modelswap.js");
 /** Default path of the compiled executable. */
 const EXECUTABLE = join(DIST, "modelswap");
 
-/** What every build is stamped with; `modelswap --version` prints both. */
+/** What every build is stamped with; `modelswap --version` prints the version and commit, `/api/version` all three. */
 export interface Stamp {
   version: string;
   commit: string;
+  /** ISO 8601 UTC, to the second. */
+  date: string;
 }
 
 /** The short git commit of the working tree, or "unknown" outside a git checkout. */
@@ -46,10 +48,17 @@ function gitCommit(): string {
   }
 }
 
-/** The package version and the git commit of this checkout. */
+/** Now, or `SOURCE_DATE_EPOCH` (seconds) when set, for reproducible builds. */
+function buildDate(): string {
+  const epoch = Number(process.env.SOURCE_DATE_EPOCH);
+  const date = process.env.SOURCE_DATE_EPOCH && Number.isFinite(epoch) ? new Date(epoch * 1000) : new Date();
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** The package version, the git commit of this checkout and the build date. */
 export function currentStamp(): Stamp {
   const version = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
-  return { version, commit: gitCommit() };
+  return { version, commit: gitCommit(), date: buildDate() };
 }
 
 /** The Bun executable: this process when it is Bun, else the project's own (node_modules/.bin). */
@@ -74,6 +83,7 @@ export async function bundle(outfile: string, stamp: Stamp): Promise<void> {
     define: {
       __MODELSWAP_VERSION__: JSON.stringify(stamp.version),
       __MODELSWAP_COMMIT__: JSON.stringify(stamp.commit),
+      __MODELSWAP_BUILD_DATE__: JSON.stringify(stamp.date),
     },
     logLevel: "warning",
   });

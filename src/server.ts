@@ -13,6 +13,7 @@ import { MemoryMonitor } from "./memory/monitor.ts";
 import { type LogLevel, LogHub, Logger } from "./logging/logger.ts";
 import { Observability } from "./observability/observer.ts";
 import { Router } from "./router.ts";
+import { openStore } from "./store/open.ts";
 import type { HttpServer, Runtime, TlsCertificate } from "./runtime/runtime.ts";
 import { formatHost } from "./runtime/shared.ts";
 import type { Setup } from "./setup.ts";
@@ -79,8 +80,10 @@ export class ModelswapServer {
     logs.redactor.set(setup.secrets);
     const log = new Logger(logs.proxy, options.logLevel ?? config.logLevel, config.logTimeFormat);
     for (const warning of setup.warnings) log.warn(`config: ${warning}`);
+    // First: a store file that cannot be used stops the start before anything else is set up.
+    const store = await openStore(runtime, config.store.path, (message) => log.warn(message));
     const orphans = await OrphanGuard.start(runtime, (message) => log.warn(message));
-    const observer = new Observability({ router: () => server.#router, logs, version: VERSION });
+    const observer = new Observability({ router: () => server.#router, logs, version: VERSION, store });
     const logFiles = config.logDir ? new LogFiles(runtime, config.logDir, (message) => log.warn(message)) : undefined;
     const contexts = new ContextStore(runtime, {
       maxBytes: config.contextCache.maxBytes,

@@ -370,6 +370,17 @@ const routingSchema = section({
 
 // ---------------------------------------------------------------- top level
 
+/** `ui.activity.session_id` as llama-swap keeps it: trimmed, no empties, the first of names equal but for case. */
+function sessionHeaders(names: string[]): string[] {
+  const seen = new Set<string>();
+  return names.map((name) => name.trim()).filter((name) => {
+    const key = name.toLowerCase();
+    if (name === "" || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 const DEFAULT_IGNORE_PATHS = [String.raw`.*\.(js|json|css|png|gif|jpg|jpeg|ico|txt)$`];
 
 /** The whole config file. */
@@ -382,6 +393,15 @@ export const configSchema = section({
   logToStdout: oneOf(["proxy", "upstream", "both", "none"]).default("proxy"),
   /** Activity rows kept in memory; <= 0 = 1000. */
   metricsMaxInMemory: integer().default(1000),
+  /** MB of recent requests' captured headers and bodies (secrets masked) for `/api/captures/:id`; <= 0 = none. */
+  captureBuffer: integer().default(5),
+  /** Where activity and captures are kept (read at startup). */
+  store: section({
+    /** A SQLite file that keeps them across restarts; absent or empty = memory only. */
+    path: text().nullable().default(null).transform((path) => path?.trim() || null),
+    /** Ours: activity rows the file keeps; the oldest are deleted beyond it. */
+    maxRows: integer({ min: 1 }).default(100_000),
+  }).prefault({}),
   /** Default idle seconds for models with ttl -1; 0 = never unload. */
   globalTTL: integer({ min: 0 }).default(0),
   /** Seconds between SIGTERM and SIGKILL for unloads; 0 = 10. */
@@ -448,6 +468,15 @@ export const configSchema = section({
   }).prefault({}),
   /** Ours: CORS allowed origins. */
   cors: section({ origins: list(text()).default(["*"]) }).prefault({}),
+  /** The dashboard (`/ui`). */
+  ui: section({
+    /** Ours: the Config page may replace the -config file and reload it, as SIGHUP does; read-only when false. */
+    configEditor: flag().default(false),
+    activity: section({
+      /** Request headers that name a client's session, first match wins (llama-swap's in-flight table); trimmed, empties and case-insensitive repeats dropped. */
+      session_id: list(text()).default(["X-Session-ID", "X-Litellm-Session-Id"]).transform(sessionHeaders),
+    }).prefault({}),
+  }).prefault({}),
   peers: dict(peerSchema).default({}),
   profiles: dict(z.unknown().superRefine((value, ctx) => {
     if (Array.isArray(value)) {
@@ -467,6 +496,7 @@ export const configSchema = section({
 }).transform(({ groups, matrix, routing, hooks, models, ...top }, ctx) => ({
   ...top,
   metricsMaxInMemory: top.metricsMaxInMemory > 0 ? top.metricsMaxInMemory : 1000,
+  captureBuffer: Math.max(0, top.captureBuffer),
   unloadTimeout: top.unloadTimeout || 10,
   hooks: { onStartup: { preload: hooks.on_startup.preload.map((name) => name.trim()).filter(Boolean) } },
   /** Seconds one lifecycle hook may take (`hooks.timeout`). */

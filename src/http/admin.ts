@@ -1,6 +1,6 @@
 /**
- * Routes about the router itself: running/status views, unload, and log
- * history/streams (the model list is in model-list.ts).
+ * Routes about the router itself: running/status views, version, unload,
+ * and log history/streams (the model list is in model-list.ts).
  */
 import { Hono } from "hono";
 import { localModelId } from "../config/aliases.ts";
@@ -8,6 +8,7 @@ import { ModelswapError } from "../errors.ts";
 import type { AppContext } from "./context.ts";
 import { type HardwareContext, memoryStatus } from "./hardware.ts";
 import { localModel } from "./names.ts";
+import { BUILD_DATE, COMMIT } from "../version.ts";
 
 /** The admin and listing routes. */
 export function adminRoutes(ctx: AppContext & HardwareContext): Hono {
@@ -40,7 +41,8 @@ export function adminRoutes(ctx: AppContext & HardwareContext): Hono {
     const models = ctx.router().status().map((s) => ({ ...s, ...memory.model(s.model) }));
     return c.json({ version: ctx.version, models, ...memory.devices });
   });
-  app.get("/api/version", (c) => c.json({ version: ctx.version }));
+  // llama-swap's shape; Ollama clients read `version` too (it starts with digits).
+  app.get("/api/version", (c) => c.json({ version: ctx.version, commit: COMMIT, build_date: BUILD_DATE }));
 
   const unloadAll = async () => {
     await ctx.router().unload("all");

@@ -7,13 +7,18 @@ import { type Context, Hono } from "hono";
 import type { Config } from "../config/schema.ts";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { ModelswapError } from "../errors.ts";
+import { ModelswapError, toModelswapError } from "../errors.ts";
+import { CANCELLED } from "../observability/requests.ts";
+import type { ServeInfo } from "../runtime/runtime.ts";
 import { adminRoutes } from "./admin.ts";
 import { comfyuiRoutes } from "./comfyui.ts";
+import { type ConfigEditorContext, configEditorRoutes } from "./config-editor.ts";
 import { clipped, MAX_URL_CHARS, targetLength, urlTooLong } from "./bounds.ts";
 import { requireApiKey } from "./auth.ts";
 import type { AppContext, RouteContext } from "./context.ts";
 import { errorResponse, type ErrorFlavor } from "./errors.ts";
+import { faviconRoutes } from "./favicon.ts";
+import { inflightRoutes } from "./inflight.ts";
 import { type HardwareContext, hardwareRoutes } from "./hardware.ts";
 import { modelListRoutes } from "./model-list.ts";
 import { modelRoute } from "./model-route.ts";
@@ -92,11 +97,15 @@ function recordedRoute(path: string): string | null {
 }
 
 /** Builds the Hono application. */
-export function buildApp(ctx: AppContext & HardwareContext): Hono {
+export function buildApp(ctx: AppContext & HardwareContext & ConfigEditorContext): Hono {
   const app = new Hono();
   const config = () => ctx.router().config;
 
-  app.onError((error, c) => errorResponse(error, flavorOf(c.req.path)));
+  app.onError((error, c) => {
+    const response = errorResponse(error, flavorOf(c.req.path));
+    // A cancelled request's client is still there: it is told with nginx's 499, which no SDK retries.
+    return toModelswapError(error).code === CANCELLED ? new Response(response.body, { status: 499, headers: response.headers }) : response;
+  });
   app.notFound((c) => {
     const allowed = allowedMethods(c.req.path);
     if (allowed.length > 0 && !allowed.includes(c.req.method)) {
@@ -136,7 +145,14 @@ export function buildApp(ctx: AppContext & HardwareContext): Hono {
   app.use("*", async (c, next) => {
     const route = c.req.method === "OPTIONS" ? null : recordedRoute(c.req.path);
     if (route === null) return await next();
-    const outcome = new RequestOutcome(ctx.observer, route, c.req.method);
+    const outcome = new RequestOutcome(ctx.observability.track({
+      route,
+      path: c.req.path.slice(0, MAX_URL_CHARS),
+      method: c.req.method,
+      headers: c.req.raw.headers,
+      remoteAddress: (c.env as ServeInfo | undefined)?.remoteAddress ?? "",
+      signal: c.req.raw.signal,
+    }));
     c.set("outcome", outcome);
     await next();
     await outcome.settle(c);
@@ -151,6 +167,7 @@ export function buildApp(ctx: AppContext & HardwareContext): Hono {
   app.use("*", (c, next) => (c.req.raw.headers.has("origin") || c.req.method === "OPTIONS" ? corsFor()(c, next) : next()));
   app.get("/health", (c) => c.text("OK"));
   app.get("/wol-health", (c) => c.text("OK"));
+  app.route("/", faviconRoutes());
   app.use("*", requireApiKey(() => config().apiKeys));
   app.use("*", (c, next) => {
     // A declared length within the limit needs no counting; chunked bodies go through the middleware.
@@ -187,11 +204,19 @@ export function buildApp(ctx: AppContext & HardwareContext): Hono {
   app.route("/", upstreamRoutes(routes));
   app.route("/", comfyuiRoutes(routes));
   app.route("/", modelListRoutes(routes));
+  // llama-swap's clients hear of a profile switch (profileChanged, then the models).
+  ctx.observability.useProfiles(() => routes.names.profiles.active()?.name ?? null);
+  app.use("/api/profiles/active", async (c, next) => {
+    await next();
+    if (c.req.method === "PUT" && c.res.ok) ctx.observability.profileChanged();
+  });
   app.route("/", profileRoutes(routes.names.profiles, config));
   app.route("/", adminRoutes(ctx));
   app.route("/", ollamaRoutes(routes));
   app.route("/", hardwareRoutes(ctx));
   app.route("/", observabilityRoutes(ctx.observability));
+  app.route("/", inflightRoutes(ctx.observability.inflight));
+  app.route("/", configEditorRoutes(ctx));
   app.route("/", uiRoutes());
   return app;
 }

@@ -3,7 +3,9 @@
  * names, resolve it (profile, selector, local model or peer), apply that
  * model's filters, then either admit it through the router — waiting for the
  * model, with loading feedback when the client streams — or stream it to the
- * peer.
+ * peer. Its work follows the outcome's signal, so `POST
+ * /api/inflight/:id/cancel` ends it like a client that leaves, except that
+ * the client is told (the cancel's error, or a final SSE error event).
  */
 import { ModelswapError, toModelswapError } from "../errors.ts";
 import type { RequestObservation } from "../observer.ts";
@@ -47,8 +49,9 @@ export async function routeModelRequest(
     throw new ModelswapError(400, "model_required", 'request names no model: set "model" in the JSON body (or the form field / ?model= query)');
   }
   const target = ctx.names.forRequest(config, parsed.model, (id) => router.state(id));
-  // The selector's reservation ends with the request however it ends; a client that goes away ends it too.
-  request.signal.addEventListener("abort", target.release, { once: true });
+  const signal = outcome.signal;
+  // The selector's reservation ends with the request however it ends; a client that goes away (or a cancel) ends it too.
+  signal.addEventListener("abort", target.release, { once: true });
   const observe = (model: string): RequestObservation => {
     const observation = outcome.observe(model, parsed.stream);
     return {
@@ -68,7 +71,7 @@ export async function routeModelRequest(
 
   try {
     if (target.kind === "local") {
-      return await localRoute(ctx, request, upstreamPath, parsed, {
+      return await localRoute(ctx, request, upstreamPath, parsed, outcome, {
         id: target.id,
         requested: target.name,
         model: changed(config.models[target.id].useModelName || target.name),
@@ -76,14 +79,17 @@ export async function routeModelRequest(
       });
     }
     const model = changed(target.peer.model);
+    const body = rewriteBody(parsed.body, { model, filters: target.peer.peer.filters, requested: target.name });
+    const observation = observe(target.peer.fqn);
+    outcome.requestBody(body);
     return await forwardToPeer({
       target: target.peer,
       method: request.method,
       path: rewriteQueryModel(upstreamPath, model),
       headers: request.headers,
-      body: rewriteBody(parsed.body, { model, filters: target.peer.peer.filters, requested: target.name }),
-      signal: request.signal,
-      observation: observe(target.peer.fqn),
+      body,
+      signal,
+      observation,
     });
   } catch (error) {
     target.release();
@@ -101,16 +107,25 @@ interface LocalTarget {
   observation: RequestObservation;
 }
 
-async function localRoute(ctx: RouteContext, request: Request, upstreamPath: string, parsed: ModelRequest, target: LocalTarget): Promise<Response> {
+async function localRoute(
+  ctx: RouteContext,
+  request: Request,
+  upstreamPath: string,
+  parsed: ModelRequest,
+  outcome: RequestOutcome,
+  target: LocalTarget,
+): Promise<Response> {
   const { id, observation } = target;
   const router = ctx.router();
   const model = router.config.models[id];
   const body = rewriteBody(parsed.body, { model: target.model, filters: model.filters, requested: target.requested });
+  outcome.requestBody(body);
   const path = rewriteQueryModel(upstreamPath, target.model);
   const progress = new LoadingProgress();
+  const { signal } = outcome;
   let ticket;
   try {
-    ticket = router.request(id, request.signal, progress.update);
+    ticket = router.request(id, signal, progress.update);
   } catch (error) {
     observation.end({ status: toModelswapError(error).status, bytes: 0, error: toModelswapError(error).message });
     throw error;
@@ -123,14 +138,15 @@ async function localRoute(ctx: RouteContext, request: Request, upstreamPath: str
       path,
       headers: request.headers,
       body,
-      signal: request.signal,
+      signal,
       stallTimeoutMs: model.stallTimeout * 1000,
       tap: (chunk) => observation.chunk(chunk),
       onDone: (outcome) => observation.end(outcome),
     });
   };
   const lease = ticket.lease.catch((error) => {
-    const err = toModelswapError(error);
+    // A cancel while waiting reaches the scheduler as a client that left; the client is told it was cancelled.
+    const err = outcome.cancelled ?? toModelswapError(error);
     observation.end({ status: err.status, bytes: 0, error: err.message });
     throw err;
   });
@@ -141,6 +157,7 @@ async function localRoute(ctx: RouteContext, request: Request, upstreamPath: str
       progress,
       state: () => router.state(id) ?? "stopped",
       forward: send,
+      // The client's own signal: a cancel is not a client that left, and ends the stream with its error event.
       signal: request.signal,
     });
   }

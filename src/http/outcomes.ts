@@ -3,11 +3,15 @@
  * `/metrics` and `/api/activity`, refusals included: a URL, body or JSON
  * over its limit, bad JSON, a missing or unknown model, a missing API key,
  * a crash. The route records what it knows (the model, tokens, timings);
- * whatever it did not record, the app records from the final response.
+ * whatever it did not record, the app records from the final response. A
+ * request the route observes is also in the in-flight list until it ends
+ * (and can be cancelled there when the route follows {@link RequestOutcome.signal}),
+ * and is captured when `captureBuffer` is on.
  */
 import type { Context } from "hono";
-import { toModelswapError } from "../errors.ts";
-import type { Observer, RequestObservation } from "../observer.ts";
+import { type ModelswapError, toModelswapError } from "../errors.ts";
+import type { RequestObservation } from "../observer.ts";
+import type { TrackedRequest } from "../observability/requests.ts";
 import { clipped } from "./bounds.ts";
 
 /**
@@ -38,23 +42,42 @@ async function errorMessage(response: Response): Promise<string | undefined> {
 
 /** The recording of one request: what the route observed, and the fallback for what it did not. */
 export class RequestOutcome {
-  readonly #observer: Observer;
-  readonly #path: string;
-  readonly #method: string;
+  readonly #tracked: TrackedRequest;
   #observation: RequestObservation | null = null;
   #ended = false;
   #passthrough: string | null = null;
 
-  /** `path` is the route's label (bounded: never a client's raw path). */
-  constructor(observer: Observer, path: string, method: string) {
-    this.#observer = observer;
-    this.#path = path;
-    this.#method = method;
+  /** `tracked` follows the request from its arrival (observability's side; its route label is bounded). */
+  constructor(tracked: TrackedRequest) {
+    this.#tracked = tracked;
+  }
+
+  /**
+   * The signal a route that can be cancelled follows instead of the
+   * client's: it also aborts on `POST /api/inflight/:id/cancel`, with the
+   * cancel's error as its reason.
+   */
+  get signal(): AbortSignal {
+    return this.#tracked.signal;
+  }
+
+  /** The cancel's error once the request was cancelled, else null. */
+  get cancelled(): ModelswapError | null {
+    return this.#tracked.cancelled;
+  }
+
+  /** The body the upstream is sent (kept in the request's capture). */
+  requestBody(bytes: Uint8Array | null): void {
+    this.#tracked.requestBody(bytes);
   }
 
   /** Start recording the request for a resolved `model`; the route ends it when the response ends. */
   observe(model: string, stream: boolean): RequestObservation {
-    const inner = this.#observer.request({ model, path: this.#path, method: this.#method, stream });
+    return this.#record(model, stream, true);
+  }
+
+  #record(model: string, stream: boolean, listed: boolean): RequestObservation {
+    const inner = this.#tracked.observe(model, stream, listed);
     const observation: RequestObservation = {
       granted: () => inner.granted(),
       chunk: (bytes) => inner.chunk(bytes),
@@ -84,11 +107,14 @@ export class RequestOutcome {
     const status = c.res.status;
     const thrown = c.error === undefined ? undefined : clipped(toModelswapError(c.error).message);
     if (this.#observation) {
+      this.#tracked.responded(c.res);
       if (thrown !== undefined) this.#observation.end({ status, bytes: 0, error: thrown });
       return;
     }
     if (this.#passthrough !== null && thrown === undefined) return;
     const error = thrown ?? (status >= 400 ? await errorMessage(c.res) : undefined);
-    this.observe(this.#passthrough ?? NO_MODEL, false).end({ status, bytes: 0, error });
+    // A refusal is recorded, never listed in flight: it was over before it began.
+    this.#record(this.#passthrough ?? NO_MODEL, false, false).end({ status, bytes: 0, error });
+    this.#tracked.responded(c.res);
   }
 }

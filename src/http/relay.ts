@@ -3,7 +3,9 @@
  * answer back as it arrives, and end every exchange exactly once with its
  * outcome. The client's disconnect aborts the upstream request; an answer
  * that breaks off or goes silent ends with an error that says why (a final
- * SSE error event on event streams).
+ * SSE error event on event streams). A signal aborted with a ModelswapError
+ * as its reason (a cancel) aborts the upstream request the same way, and
+ * the client gets that error.
  */
 import { ModelswapError } from "../errors.ts";
 import { errorEvent } from "./errors.ts";
@@ -15,8 +17,13 @@ const CLIENT_CREDENTIALS = ["authorization", "x-api-key", "cookie"];
 const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...CLIENT_CREDENTIALS]);
 /** Complete answers up to this size are read at once instead of streamed. */
 const SMALL_BODY_BYTES = 256 * 1024;
+/** The most a streamed answer's read takes at once where the reader brings its buffer. */
+const READ_BYTES = 16 * 1024;
 
 const encoder = new TextEncoder();
+const CLIENT_GONE = "client closed the request";
+/** The error of an exchange whose client left (made only then: an error's stack is not free). */
+const clientGone = () => new ModelswapError(499, "client_closed", CLIENT_GONE);
 
 /** Headers for the upstream request: hop-by-hop and client credentials removed. */
 export function upstreamHeaders(incoming: Headers): Headers {
@@ -63,7 +70,7 @@ export interface RelayOptions {
   /** Headers to send as they are (see {@link upstreamHeaders}). */
   headers: Headers;
   body: Uint8Array<ArrayBuffer> | null;
-  /** The client's request signal: its abort ends the exchange. */
+  /** The client's request signal: its abort ends the exchange (with a ModelswapError reason: told to the client). */
   signal: AbortSignal;
   /** End an answer that sends nothing for this long while the client waits for more (0 = never). */
   stallTimeoutMs: number;
@@ -123,6 +130,45 @@ class StallWatch {
   };
 }
 
+/** Reads one streamed answer; every chunk it yields is the client's to keep. */
+interface ChunkReader {
+  read(): Promise<{ done: true; value?: Uint8Array } | { done: false; value: Uint8Array }>;
+  cancel(): Promise<void>;
+}
+
+/** Set once a body refused a reader with its own buffer (Bun's fetch bodies): not tried again. */
+let ownBuffersUnsupported = false;
+
+/**
+ * A reader of `body` whose chunks sit in buffers of their own size. Deno's
+ * fetch hands out every chunk in a fresh 64 KiB buffer however small it is
+ * (an SSE event is a few hundred bytes), which with hundreds of streams is
+ * most of the router's memory; where a body takes the reader's buffer, each
+ * read goes into one scratch buffer per answer and the bytes read are
+ * copied out at their size. Elsewhere chunks are passed on as they come.
+ */
+function chunkReader(body: ReadableStream<Uint8Array>): ChunkReader {
+  if (!ownBuffersUnsupported) {
+    try {
+      const reader = body.getReader({ mode: "byob" });
+      let scratch = new Uint8Array(READ_BYTES);
+      return {
+        read: async () => {
+          const result = await reader.read(scratch);
+          if (result.done || !result.value) return { done: true, value: undefined };
+          scratch = new Uint8Array(result.value.buffer);
+          return { done: false, value: result.value.slice() };
+        },
+        cancel: () => reader.cancel(),
+      };
+    } catch {
+      ownBuffersUnsupported = true;
+    }
+  }
+  const reader = body.getReader();
+  return { read: () => reader.read(), cancel: () => reader.cancel() };
+}
+
 /** Send the request and resolve with the response to give the client. */
 export async function relay(options: RelayOptions): Promise<Response> {
   const { signal } = options;
@@ -136,10 +182,11 @@ export async function relay(options: RelayOptions): Promise<Response> {
     signal.removeEventListener("abort", onClientGone);
     options.onEnd(outcome);
   };
-  const clientGone = new ModelswapError(499, "client_closed", "client closed the request");
+  /** The cancel's error when the signal aborted with one (the client is still there to be told), else null: the client left. */
+  const cancelled = () => (signal.reason instanceof ModelswapError ? signal.reason : null);
   /** The error for a failed exchange; ends it. */
   const failed = async (how: RelayFailure, cause: unknown, bytes: number): Promise<ModelswapError> => {
-    const error = signal.aborted ? clientGone : await options.failure(how, cause);
+    const error = signal.aborted ? cancelled() ?? clientGone() : await options.failure(how, cause);
     end({ status: error.status, bytes, error: error.message });
     return error;
   };
@@ -184,7 +231,7 @@ export async function relay(options: RelayOptions): Promise<Response> {
     }
   }
 
-  const reader = response.body.getReader();
+  const reader = chunkReader(response.body);
   let bytes = 0;
   const body = new ReadableStream<Uint8Array>({
     pull: async (controller) => {
@@ -206,7 +253,7 @@ export async function relay(options: RelayOptions): Promise<Response> {
         controller.enqueue(chunk.value);
       } catch (cause) {
         stall.stop();
-        if (signal.aborted) return end({ status: 499, bytes, error: clientGone.message });
+        if (signal.aborted && cancelled() === null) return end({ status: 499, bytes, error: CLIENT_GONE });
         const error = await failed(stall.fired ? "stalled" : "while answering", cause, bytes);
         if (isEventStream) {
           controller.enqueue(encoder.encode(errorEvent(error)));
@@ -220,7 +267,7 @@ export async function relay(options: RelayOptions): Promise<Response> {
       stall.stop();
       abort.abort();
       void reader.cancel().catch(() => {});
-      end({ status: 499, bytes, error: clientGone.message });
+      end({ status: 499, bytes, error: CLIENT_GONE });
     },
   });
   return new Response(body, init);

@@ -23,7 +23,7 @@ import type { Planner } from "../scheduler/effects.ts";
 import { MemoryBook } from "../scheduler/planners/memory/book.ts";
 import { MemoryPlanner } from "../scheduler/planners/memory/planner.ts";
 import { formatBytes } from "../scheduler/planners/memory/units.ts";
-import { MemoryProbe, type SystemReading } from "../upstream/memory-probe.ts";
+import { cpuPercent, MemoryProbe, type SystemReading } from "../upstream/memory-probe.ts";
 import type { UpstreamSpec } from "../upstream/spec.ts";
 import type { ModelState } from "../upstream/state.ts";
 import { type Measurement, readMeasurements, stateFilePath, writeMeasurements } from "./state-file.ts";
@@ -64,7 +64,8 @@ export class MemoryMonitor implements MemoryView {
   #planner: MemoryPlanner | null = null;
   #measurements: Record<string, Measurement> = {};
   #started = false;
-  #sample: { at: number; reading: SystemReading } | null = null;
+  /** The last reading, and the CPU use since the one before it. */
+  #sample: { at: number; reading: SystemReading; cpuPercent: number | null } | null = null;
   #sampling: Promise<void> | null = null;
   #saving: Promise<void> = Promise.resolve();
   readonly #warned = new Set<string>();
@@ -154,7 +155,7 @@ export class MemoryMonitor implements MemoryView {
 
   async hardware(): Promise<HardwareInfo> {
     await this.#refresh(SAMPLE_MAX_AGE_MS);
-    const { at, reading } = this.#sample!;
+    const { at, reading, cpuPercent } = this.#sample!;
     const running = this.#deps.running();
     const planned = new Map(this.devices().map((device) => [device.name, device]));
     const device = (name: string, figures: Partial<HardwareDevice>): HardwareDevice => ({
@@ -189,7 +190,8 @@ export class MemoryMonitor implements MemoryView {
       })
     );
     const ram = reading.ram;
-    devices.push(device("ram", ram ? { totalBytes: ram.totalBytes, usedBytes: ram.totalBytes - ram.availableBytes, freeBytes: ram.availableBytes } : {}));
+    // The host: its memory, and its CPUs' use as the utilisation.
+    devices.push(device("ram", { ...(ram ? { totalBytes: ram.totalBytes, usedBytes: ram.totalBytes - ram.availableBytes, freeBytes: ram.availableBytes } : {}), utilPercent: cpuPercent }));
     // Configured devices the system did not report (a GPU that is gone, no tool) still show their budget.
     for (const name of planned.keys()) if (!devices.some((shown) => shown.name === name)) devices.push(device(name, {}));
     return { vendor: reading.vendor, sampledAt: new Date(at).toISOString(), planning: this.planning(), devices };
@@ -226,14 +228,14 @@ export class MemoryMonitor implements MemoryView {
   #refresh(maxAgeMs: number): Promise<void> {
     if (this.#sample && Date.now() - this.#sample.at < maxAgeMs) return Promise.resolve();
     this.#sampling ??= this.#probe.system().then((reading) => {
-      this.#sample = { at: Date.now(), reading };
+      this.#sample = { at: Date.now(), reading, cpuPercent: cpuPercent(this.#sample?.reading.cpu ?? null, reading.cpu) };
       const totals: DeviceBytes = {};
       for (const gpu of reading.gpus) totals[`gpu${gpu.index}`] = gpu.totalBytes;
       if (reading.ram) totals.ram = reading.ram.totalBytes;
       this.book.setTotals(totals);
     }, (error) => {
       // Keep what was known; with nothing yet, an empty reading (the views show unknowns).
-      this.#sample ??= { at: Date.now(), reading: { vendor: null, gpus: [], ram: null } };
+      this.#sample ??= { at: Date.now(), reading: { vendor: null, gpus: [], ram: null, cpu: null }, cpuPercent: null };
       this.#deps.log.debug(`memory: reading the devices failed: ${error instanceof Error ? error.message : error}`);
     }).finally(() => (this.#sampling = null));
     return this.#sampling;

@@ -45,6 +45,7 @@ export interface HardwareDevice {
   totalBytes: number | null;
   usedBytes: number | null;
   freeBytes: number | null;
+  /** GPU utilisation; for `ram`, the host's CPU use since the previous reading. */
   utilPercent: number | null;
   temperatureCelsius: number | null;
   powerWatts: number | null;

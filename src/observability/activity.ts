@@ -1,38 +1,31 @@
 /**
- * The last N model requests (N = `metricsMaxInMemory`) for `/api/activity`
- * and the dashboard: who asked which model for what, how long it waited and
- * ran, and how many tokens at what speed. A fixed-size ring: memory stays
- * bounded however long the router runs.
+ * Finished model requests for `/api/activity`, llama-swap's
+ * `/api/metrics/activity` and `/api/metrics/stats`, and the dashboard: who
+ * asked which model for what, how long it waited and ran, and how many
+ * tokens at what speed. Without `store.path` they live in a fixed-size ring
+ * of the last N (N = `metricsMaxInMemory`): memory stays bounded however
+ * long the router runs. With it, the SQLite store (src/store/) keeps them.
  */
+import { type ActivityPage, type ActivityQuery, queryRecords } from "./activity-query.ts";
+import { type ActivityInput, type ActivityRecord, completeRecord } from "./activity-record.ts";
+import { type ActivityStats, statsOf } from "./activity-stats.ts";
 
-/** One finished model request. */
-export interface ActivityRecord {
-  /** Increasing per router run. */
-  id: number;
-  /** When the request arrived (ISO 8601). */
-  time: string;
-  model: string;
-  path: string;
-  method: string;
-  stream: boolean;
-  status: number;
-  /** From arrival to the last byte, in ms. */
-  durationMs: number;
-  /** Time spent waiting for the model (queue and load), in ms. */
-  queueWaitMs: number;
-  promptTokens: number | null;
-  completionTokens: number | null;
-  /** Generation speed: llama-server's own figure, or completion tokens over streaming time. */
-  tokensPerSecond: number | null;
-  /** Prompt processing speed, when the upstream reports it. */
-  promptTokensPerSecond: number | null;
-  /** Response bytes sent to the client. */
-  bytes: number;
-  error: string | null;
+export type { ActivityInput, ActivityRecord };
+
+/** Where finished requests are kept: the in-memory ring or the SQLite store. */
+export interface ActivityStore {
+  /** Add a record (its `id` is assigned here, at once) and drop the oldest beyond the bound. */
+  add(record: ActivityInput): ActivityRecord;
+  /** Up to `limit` records, newest first, optionally only for one model. */
+  recent(limit?: number, model?: string): ActivityRecord[];
+  /** One page of the records a query selects, in its order. */
+  query(query: ActivityQuery): ActivityPage;
+  /** Totals and speed histograms, over every record or one model's. */
+  stats(model: string | null): ActivityStats;
 }
 
 /** A bounded, newest-last ring of {@link ActivityRecord}s. */
-export class ActivityLog {
+export class ActivityLog implements ActivityStore {
   readonly #records: ActivityRecord[] = [];
   readonly #capacity: () => number;
   #nextId = 1;
@@ -42,16 +35,14 @@ export class ActivityLog {
     this.#capacity = capacity;
   }
 
-  /** Add a record (its `id` is assigned here) and drop the oldest beyond capacity. */
-  add(record: Omit<ActivityRecord, "id">): ActivityRecord {
-    const full = { id: this.#nextId++, ...record };
+  add(record: ActivityInput): ActivityRecord {
+    const full = completeRecord(this.#nextId++, record);
     this.#records.push(full);
     const excess = this.#records.length - Math.max(1, this.#capacity());
     if (excess > 0) this.#records.splice(0, excess);
     return full;
   }
 
-  /** Up to `limit` records, newest first, optionally only for one model. */
   recent(limit = Infinity, model?: string): ActivityRecord[] {
     const out: ActivityRecord[] = [];
     for (let i = this.#records.length - 1; i >= 0 && out.length < limit; i--) {
@@ -59,5 +50,13 @@ export class ActivityLog {
       if (model === undefined || record.model === model) out.push(record);
     }
     return out;
+  }
+
+  query(query: ActivityQuery): ActivityPage {
+    return queryRecords(this.#records, query);
+  }
+
+  stats(model: string | null): ActivityStats {
+    return statsOf(model === null ? this.#records : this.#records.filter((record) => record.model === model));
   }
 }

@@ -8,6 +8,7 @@ import type { ModelStatus } from "../router.ts";
 import type { ModelState } from "../upstream/state.ts";
 import type { ActivityRecord } from "./activity.ts";
 import { type HardwareGauges, HardwareGaugeSet } from "./hardware-gauges.ts";
+import type { StoreCounters } from "./persistence.ts";
 import { Registry } from "./prometheus.ts";
 
 const STATES: readonly ModelState[] = ["stopped", "starting", "ready", "stopping", "failed"];
@@ -42,6 +43,11 @@ export class ModelswapMetrics {
   readonly #promptSpeed = this.#registry.histogram("modelswap_prompt_tokens_per_second", "Prompt processing speed of each response that reported it (llama-server timings).", ["model"], SPEED_BUCKETS);
   readonly #eventsDropped = this.#registry.counter("modelswap_events_dropped_total", "Messages to /api/events subscribers dropped because the subscriber did not keep up.");
   readonly #eventSubscribers = this.#registry.gauge("modelswap_event_subscribers", "Open /api/events connections.");
+  readonly #storePending = this.#registry.gauge("modelswap_store_pending", "Activity rows and captures waiting to be written to store.path.");
+  readonly #storeWritten = this.#registry.counter("modelswap_store_written_total", "Activity rows and captures written to store.path.");
+  readonly #storeDropped = this.#registry.counter("modelswap_store_dropped_total", "Activity rows and captures dropped because store.path could not be written fast enough (or stayed locked).");
+  readonly #storeErrors = this.#registry.counter("modelswap_store_write_errors_total", "Batches that failed to be written to store.path (each is tried again).");
+  #storeCounters: (() => StoreCounters) | null = null;
   readonly #hardware = new HardwareGaugeSet(this.#registry);
   #hardwareSample: () => HardwareGauges | null = () => null;
   readonly #contextSavedTokens = this.#registry.counter("modelswap_context_saved_tokens_total", "Tokens of context (KV cache) saved before planned stops (keepContext).", ["model"]);
@@ -90,6 +96,11 @@ export class ModelswapMetrics {
     this.#crashes.inc({ model });
   }
 
+  /** Where the store's figures are read at each scrape (only with `store.path`). */
+  useStore(counters: () => StoreCounters): void {
+    this.#storeCounters = counters;
+  }
+
   /** Where the GPU and RAM gauges read their last sample (the memory monitor). */
   useHardware(sample: () => HardwareGauges | null): void {
     this.#hardwareSample = sample;
@@ -108,6 +119,13 @@ export class ModelswapMetrics {
     }
     this.#eventsDropped.setTotal({}, events.dropped);
     this.#eventSubscribers.set({}, events.subscribers);
+    const store = this.#storeCounters?.();
+    if (store) {
+      this.#storePending.set({}, store.pending);
+      this.#storeWritten.setTotal({}, store.written);
+      this.#storeDropped.setTotal({}, store.dropped);
+      this.#storeErrors.setTotal({}, store.writeErrors);
+    }
     this.#hardware.fill(this.#hardwareSample());
     return this.#registry.render();
   }

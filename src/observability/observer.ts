@@ -1,19 +1,27 @@
 /**
  * The real {@link Observer}: turns what the router and the HTTP layer report
- * into Prometheus metrics, the activity ring and the live event feed, and
- * taps the router's and models' logs for the feed. Everything here is
- * synchronous bookkeeping; nothing on the request path waits for it.
+ * into Prometheus metrics, activity (the in-memory ring, or the SQLite store
+ * with `store.path`), captures, the in-flight list and the live event feed
+ * (modelswap's format and llama-swap's), and taps the router's and models'
+ * logs for the feed. Everything here is synchronous bookkeeping; nothing on
+ * the request path waits for it (the store writes in batches, later).
  */
 import type { Config } from "../config/schema.ts";
 import type { LogHub } from "../logging/logger.ts";
-import type { Observer, RequestInfo, RequestObservation, SwapContext } from "../observer.ts";
+import type { Observer, RequestEnd, RequestInfo, RequestObservation, SwapContext } from "../observer.ts";
 import type { RestoreReport, SaveReport } from "../upstream/context.ts";
 import type { ModelStatus } from "../router.ts";
 import type { SwapPlan } from "../scheduler/effects.ts";
 import type { ModelState } from "../upstream/state.ts";
-import { type ActivityRecord, ActivityLog } from "./activity.ts";
+import { type ActivityRecord, ActivityLog, type ActivityStore } from "./activity.ts";
+import { type LlamaActivityRow, llamaRow } from "./activity-stats.ts";
+import { CaptureBuffer, captureShare, type CaptureStore } from "./captures.ts";
 import { EventFeed, type EventFeedOptions } from "./events.ts";
+import { InflightRequests } from "./inflight.ts";
+import { LLAMA_SWAP_FORMAT, type LlamaModel, llamaSwapFormat } from "./llama-events.ts";
 import { ModelswapMetrics } from "./metrics.ts";
+import type { ObservabilityStore } from "./persistence.ts";
+import { type DetailedObservation, type EndDetails, type TrackInit, TrackedRequest } from "./requests.ts";
 import { UsageScanner } from "./usage.ts";
 
 /** What observability reads from the router (the current one: it changes on reload). */
@@ -49,6 +57,14 @@ export interface ObservabilityOptions {
   /** Least time between two queue/in-flight updates on the event feed (default 250 ms). */
   loadIntervalMs?: number;
   events?: EventFeedOptions;
+  /** Where activity and captures are kept across restarts (`store.path`); absent: in memory. */
+  store?: ObservabilityStore | null;
+}
+
+/** When a request arrived: wall-clock ms, and `performance.now()` for durations. */
+interface Arrival {
+  at: number;
+  perf: number;
 }
 
 /** Activity rows included in a snapshot. */
@@ -57,8 +73,11 @@ const SNAPSHOT_ACTIVITY = 100;
 /** Metrics, activity and events for one running modelswap. */
 export class Observability implements Observer {
   readonly metrics: ModelswapMetrics;
-  readonly activity: ActivityLog;
+  readonly activity: ActivityStore;
+  readonly captures: CaptureStore;
+  readonly inflight: InflightRequests;
   readonly events: EventFeed;
+  readonly #store: ObservabilityStore | null;
   readonly #router: () => ObservedRouter;
   readonly #logs: LogHub;
   readonly #version: string;
@@ -67,6 +86,7 @@ export class Observability implements Observer {
   readonly #tappedModels = new Set<string>();
   #modelsTimer: ReturnType<typeof setTimeout> | undefined;
   #lastModelsAt = 0;
+  #activeProfile: () => string | null = () => null;
 
   constructor(options: ObservabilityOptions) {
     this.#router = options.router;
@@ -74,9 +94,53 @@ export class Observability implements Observer {
     this.#version = options.version;
     this.#loadIntervalMs = options.loadIntervalMs ?? 250;
     this.metrics = new ModelswapMetrics(options.version);
-    this.activity = new ActivityLog(() => this.#router().config.metricsMaxInMemory);
-    this.events = new EventFeed(() => this.snapshot(), { budget: options.logs.subscribers, ...options.events });
+    this.#store = options.store ?? null;
+    this.activity = this.#store?.activity ?? new ActivityLog(() => this.#router().config.metricsMaxInMemory);
+    this.captures = this.#store?.captures ?? new CaptureBuffer(() => this.#captureBudget());
+    if (this.#store) {
+      this.#store.useLimits(() => {
+        const config = this.#router().config;
+        return { maxRows: config.store.maxRows, captureBytes: this.#captureBudget(), recentRows: config.metricsMaxInMemory };
+      });
+      this.metrics.useStore(this.#store.counters.bind(this.#store));
+    }
+    this.events = new EventFeed(() => this.snapshot(), { budget: options.logs.subscribers, ...options.events }, {
+      [LLAMA_SWAP_FORMAT]: llamaSwapFormat({
+        models: () => this.#llamaModels(),
+        history: (source) => options.logs[source].history(),
+        uiConfig: () => ({ activity: this.#router().config.ui.activity }),
+        activeProfile: () => this.#activeProfile(),
+        inflight: () => this.inflight.snapshot(),
+        row: (record) => this.row(record),
+      }),
+    });
+    this.inflight = new InflightRequests((update) => this.events.publish("inflight", update), () => this.events.subscribers > 0, options.logs.redactor.apply);
     this.#tapLog("proxy", options.logs.proxy.subscribe.bind(options.logs.proxy));
+  }
+
+  /** A finished request in llama-swap's shape, `has_capture` as it is now. */
+  row(record: ActivityRecord): LlamaActivityRow {
+    return llamaRow(record, this.captures.has(record.id));
+  }
+
+  /** Where llama-swap's `profileChanged` reads the active profile (the HTTP layer owns profiles). */
+  useProfiles(active: () => string | null): void {
+    this.#activeProfile = active;
+  }
+
+  /** The active profile changed: llama-swap's clients are told, with the model list. */
+  profileChanged(): void {
+    this.events.publish("profile", { active: this.#activeProfile() });
+  }
+
+  /** Start following one model request from its arrival (the HTTP layer's side of it). */
+  track(init: TrackInit): TrackedRequest {
+    return new TrackedRequest({
+      inflight: this.inflight,
+      captureShare: () => captureShare(this.#captureBudget()),
+      redact: this.#logs.redactor.apply,
+      observe: (info) => this.#observe(info, { at: info.arrivedAt, perf: info.arrivedPerf }),
+    }, init);
   }
 
   /** The state a new `/api/events` subscriber starts from. */
@@ -110,12 +174,14 @@ export class Observability implements Observer {
     return this.metrics.render(this.#router().status(), this.events);
   }
 
-  /** Stop timers and log taps and end every event stream (shutdown, tests). */
+  /** Stop timers and log taps, end every event stream, and write and close the store (shutdown, tests). */
   close(): void {
     clearTimeout(this.#modelsTimer);
     this.#modelsTimer = undefined;
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    this.inflight.close();
     this.events.close();
+    this.#store?.close();
   }
 
   modelState(model: string, from: ModelState, to: ModelState): void {
@@ -150,6 +216,11 @@ export class Observability implements Observer {
     this.metrics.contextRestored(model, report.tokens, report.ms);
   }
 
+  /** A deleted save leaves the model list (`savedContext`) at once. */
+  contextForgotten(): void {
+    this.#publishModelsIn(0);
+  }
+
   crashed(model: string, reason: string): void {
     this.metrics.crashed(model);
     this.events.publish("crash", { model, reason });
@@ -160,8 +231,34 @@ export class Observability implements Observer {
   }
 
   request(info: RequestInfo): RequestObservation {
-    const time = new Date().toISOString();
-    const arrived = performance.now();
+    return this.#observe(info, { at: Date.now(), perf: performance.now() });
+  }
+
+  /** Bytes of captures kept (`captureBuffer` MB). */
+  #captureBudget(): number {
+    return this.#router().config.captureBuffer * 1024 * 1024;
+  }
+
+  /** Every configured model, then every peer's, as llama-swap's `modelStatus` lists them. */
+  #llamaModels(): LlamaModel[] {
+    const local = this.models().map((m): LlamaModel => ({
+      id: m.model,
+      name: m.name,
+      description: m.description,
+      state: m.state,
+      unlisted: m.unlisted,
+      peerID: "",
+      ...(m.aliases.length ? { aliases: m.aliases } : {}),
+    }));
+    const peers = Object.entries(this.#router().config.peers).flatMap(([peerID, peer]) =>
+      peer.models.map((model): LlamaModel => ({ id: `${peerID}/${model}`, name: "", description: "", state: "", unlisted: false, peerID }))
+    );
+    return [...local, ...peers];
+  }
+
+  #observe(info: RequestInfo, arrival: Arrival): DetailedObservation {
+    const time = new Date(arrival.at).toISOString();
+    const arrived = arrival.perf;
     let grantedAt: number | null = null;
     let firstByteAt: number | null = null;
     const scanner = new UsageScanner();
@@ -174,7 +271,7 @@ export class Observability implements Observer {
         firstByteAt ??= performance.now();
         scanner.push(bytes);
       },
-      end: (result) => {
+      end: (result: RequestEnd, details?: EndDetails) => {
         if (ended) return;
         ended = true;
         const now = performance.now();
@@ -190,15 +287,20 @@ export class Observability implements Observer {
           method: info.method,
           stream: info.stream,
           status: result.status,
+          contentType: details?.contentType ?? "",
           durationMs: round(now - arrived),
           queueWaitMs: round((grantedAt ?? now) - arrived),
           promptTokens: usage.promptTokens,
           completionTokens: usage.completionTokens,
+          cacheTokens: usage.cacheTokens ?? null,
+          draftTokens: usage.draftTokens ?? null,
+          draftAcceptedTokens: usage.draftAcceptedTokens ?? null,
           tokensPerSecond: roundOrNull(usage.generationPerSecond ?? measured),
           promptTokensPerSecond: roundOrNull(usage.promptPerSecond),
           bytes: result.bytes,
           error: result.error ?? null,
         });
+        if (details?.capture) this.captures.add(record.id, details.capture);
         this.metrics.requestEnded(record);
         this.events.publish("activity", record);
       },

@@ -1,7 +1,8 @@
 /**
  * Token counts and generation speed read from responses as they pass
  * through: OpenAI `usage` (also Anthropic's and the Responses API's
- * spellings) and llama-server's `timings`. Streams are scanned line by line
+ * spellings, cached prompt tokens included) and llama-server's `timings`
+ * (prompt cache and speculative draft counts included). Streams are scanned line by line
  * with a bounded line buffer, JSON bodies through a bounded tail window, so
  * a response is never held in memory whole (llama-swap keeps every full
  * response for this).
@@ -15,6 +16,16 @@ export interface TokenUsage {
   promptPerSecond: number | null;
   /** Generation speed (llama-server `timings.predicted_per_second`). */
   generationPerSecond: number | null;
+  /**
+   * Prompt tokens served from the cache: llama-server's `timings.cache_n`,
+   * else `usage.prompt_tokens_details.cached_tokens` (or Anthropic's and the
+   * Responses API's spellings). Present only when reported.
+   */
+  cacheTokens?: number;
+  /** Tokens the draft model proposed (llama-server `timings.draft_n`); present only with {@link draftAcceptedTokens}. */
+  draftTokens?: number;
+  /** Of those, the tokens accepted (`timings.draft_n_accepted`). */
+  draftAcceptedTokens?: number;
 }
 
 /** Longest SSE line inspected; longer lines (big content deltas) never carry usage and are skipped. */
@@ -26,6 +37,10 @@ type Json = Record<string, unknown>;
 
 function numberOr(value: unknown, fallback: number | null): number | null {
   return typeof value === "number" && Number.isFinite(value) ? value : fallback;
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0;
 }
 
 function objectAt(value: unknown, key: string): Json | null {
@@ -71,6 +86,7 @@ export class UsageScanner {
   #tail = "";
   #truncated = false;
   #sawUsage = false;
+  #sawCacheTimings = false;
   readonly #usage: TokenUsage = { promptTokens: null, completionTokens: null, promptPerSecond: null, generationPerSecond: null };
 
   /** Feed the next response bytes. Never throws. */
@@ -154,6 +170,10 @@ export class UsageScanner {
       this.#sawUsage = true;
       u.promptTokens = numberOr(usage.prompt_tokens ?? usage.input_tokens, u.promptTokens);
       u.completionTokens = numberOr(usage.completion_tokens ?? usage.output_tokens, u.completionTokens);
+      const cached = usage.cache_read_input_tokens ?? objectAt(usage, "prompt_tokens_details")?.cached_tokens ??
+        objectAt(usage, "input_tokens_details")?.cached_tokens;
+      // llama-server's own count (timings.cache_n) wins over the OpenAI field.
+      if (!this.#sawCacheTimings) this.#set("cacheTokens", cached);
     }
     const timings = objectAt(value, "timings");
     if (timings) {
@@ -164,6 +184,19 @@ export class UsageScanner {
       }
       u.promptPerSecond = numberOr(timings.prompt_per_second, u.promptPerSecond);
       u.generationPerSecond = numberOr(timings.predicted_per_second, u.generationPerSecond);
+      if (this.#set("cacheTokens", timings.cache_n)) this.#sawCacheTimings = true;
+      // Both draft counts or neither: an acceptance rate is never made from half of them.
+      if (isCount(timings.draft_n) && isCount(timings.draft_n_accepted)) {
+        this.#set("draftTokens", timings.draft_n);
+        this.#set("draftAcceptedTokens", timings.draft_n_accepted);
+      }
     }
+  }
+
+  /** Set an optional count when `value` is one; true when it was. */
+  #set(key: "cacheTokens" | "draftTokens" | "draftAcceptedTokens", value: unknown): boolean {
+    if (!isCount(value)) return false;
+    this.#usage[key] = value;
+    return true;
   }
 }

@@ -49,10 +49,11 @@ export interface StepTarget {
   log: LogBuffer;
 }
 
-/** Receives what the steps achieved, for metrics. */
+/** Receives what the steps achieved, for metrics and the model list. */
 export interface LifecycleObserver {
   contextSaved?(model: string, report: SaveReport): void;
   contextRestored?(model: string, report: RestoreReport): void;
+  contextForgotten?(model: string): void;
 }
 
 /** Carries out the steps for every model; one per router. */
@@ -83,8 +84,9 @@ export class LifecycleRunner {
   }
 
   /** Delete the model's saved context. */
-  forget(id: string): Promise<void> {
-    return this.#store.forget(id);
+  async forget(id: string): Promise<void> {
+    await this.#store.forget(id);
+    this.#observer.contextForgotten?.(id);
   }
 
   /** After the health check: restore the context, then run `after_load`. */

@@ -3,7 +3,8 @@
  * from `nvidia-smi` (or `rocm-smi` on AMD), run through the runtime seam
  * with a timeout and bounded output; RAM from Linux `/proc` (the group's
  * resident set, summed over every process whose process group is the
- * upstream's, and `/proc/meminfo`). Nothing here waits on a request: callers
+ * upstream's, and `/proc/meminfo`), the CPUs' time counters from
+ * `/proc/stat`. Nothing here waits on a request: callers
  * run it after a model became ready or when someone asks for the figures.
  */
 import { parseProcStat } from "../runtime/procfs.ts";
@@ -30,6 +31,14 @@ export interface SystemReading {
   gpus: GpuReading[];
   /** From /proc/meminfo; null where there is no procfs. */
   ram: { totalBytes: number; availableBytes: number } | null;
+  /** The CPUs' time counters since boot (/proc/stat); two readings give the CPU use between them. */
+  cpu: CpuTicks | null;
+}
+
+/** Clock ticks all CPUs spent busy, and in all, since boot. */
+export interface CpuTicks {
+  busy: number;
+  total: number;
 }
 
 /** What one process group uses. */
@@ -221,6 +230,21 @@ export function parseMeminfo(text: string): { totalBytes: number; availableBytes
   return { totalBytes: total, availableBytes: kibField(text, "MemAvailable") ?? kibField(text, "MemFree") ?? 0 };
 }
 
+/** The `cpu` line of /proc/stat (user nice system idle iowait irq softirq steal …): idle and iowait count as not busy. */
+export function parseCpuTicks(text: string): CpuTicks | null {
+  const fields = /^cpu +([\d ]+)$/m.exec(text)?.[1].trim().split(/\s+/).map(Number);
+  if (!fields || fields.length < 4) return null;
+  // guest and guest_nice (fields 9 and 10) are already counted in user and nice.
+  const total = fields.slice(0, 8).reduce((sum, ticks) => sum + ticks, 0);
+  return { busy: total - fields[3] - (fields[4] ?? 0), total };
+}
+
+/** Percent of CPU time busy between two readings, or null without two. */
+export function cpuPercent(before: CpuTicks | null, after: CpuTicks | null): number | null {
+  if (!before || !after || after.total <= before.total) return null;
+  return Math.round(((after.busy - before.busy) / (after.total - before.total)) * 1000) / 10;
+}
+
 /** Reads the machine's and process groups' memory, remembering which GPU tool is installed. */
 export class MemoryProbe {
   readonly #runtime: Runtime;
@@ -238,8 +262,8 @@ export class MemoryProbe {
 
   /** Every GPU and the RAM now. A tool that fails this time gives no GPUs this time. */
   async system(): Promise<SystemReading> {
-    const [gpus, ram] = await Promise.all([this.#gpus(), this.#meminfo()]);
-    return { vendor: this.#vendor ?? null, gpus, ram };
+    const [gpus, ram, cpu] = await Promise.all([this.#gpus(), this.#meminfo(), this.#cpuTicks()]);
+    return { vendor: this.#vendor ?? null, gpus, ram, cpu };
   }
 
   /** What the process group `pgid` uses now: its resident memory and its GPU memory. */
@@ -301,6 +325,14 @@ export class MemoryProbe {
   async #meminfo(): Promise<SystemReading["ram"]> {
     try {
       return parseMeminfo(await this.#runtime.readTextFile("/proc/meminfo"));
+    } catch {
+      return null;
+    }
+  }
+
+  async #cpuTicks(): Promise<CpuTicks | null> {
+    try {
+      return parseCpuTicks(await this.#runtime.readTextFile("/proc/stat"));
     } catch {
       return null;
     }

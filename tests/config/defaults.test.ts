@@ -20,6 +20,9 @@ models:
     assert.equal(config.sendLoadingState, false);
     assert.equal(config.includeAliasesInList, false);
     assert.equal(config.metricsMaxInMemory, 1000);
+    assert.equal(config.captureBuffer, 5);
+    assert.deepEqual(config.store, { path: null, maxRows: 100_000 });
+    assert.deepEqual(config.ui.activity, { session_id: ["X-Session-ID", "X-Litellm-Session-Id"] });
     assert.deepEqual(config.apiKeys, []);
     assert.deepEqual(config.hooks, { onStartup: { preload: [] } });
     assert.equal(config.logDir, null);
@@ -99,6 +102,21 @@ models:
     assert.deepEqual(model.env, { CUDA_VISIBLE_DEVICES: "0,1", EMPTY: "", EQ: "a=b" });
     assert.deepEqual(model.filters.stripParams, ["temperature", "top_p"]);
     assert.deepEqual(model.filters.setParams, { top_k: 20, chat_template_kwargs: { enable_thinking: false } });
+  });
+
+  it("reads llama-swap's captureBuffer, store.path and ui.activity.session_id", () => {
+    const { config, warnings } = load(`
+captureBuffer: -1
+store: { path: "  /var/lib/modelswap/activity.db  " }
+ui: { activity: { session_id: [" X-Session-ID ", "", x-session-id, X-Conversation] } }
+models: { m: { cmd: "x --port \${PORT}" } }
+`);
+    assert.deepEqual(warnings, []);
+    assert.equal(config.captureBuffer, 0, "below 0: no captures");
+    assert.equal(config.store.path, "/var/lib/modelswap/activity.db");
+    assert.deepEqual(config.ui.activity.session_id, ["X-Session-ID", "X-Conversation"], "trimmed, empties and repeats (any case) dropped");
+    assert.equal(load(`store: { path: "" }\nmodels: {}`).config.store.path, null, "empty: in memory");
+    assert.deepEqual(load(`ui: { activity: { session_id: [] } }\nmodels: {}`).config.ui.activity.session_id, [], "[] turns sessions off");
   });
 
   it("treats a key written without a value as absent", () => {
@@ -191,7 +209,6 @@ models:
     frobnicate: 1
 `);
     assert.deepEqual(warnings.sort(), [
-      "captureBuffer: not supported by modelswap yet; ignored",
       "flavour: unknown key; ignored",
       "logRequests: deprecated in llama-swap; ignored",
       "models.m.Aliases: unknown key; ignored (did you mean aliases?)",
@@ -201,8 +218,6 @@ models:
       "models.m.tll: unknown key; ignored (did you mean ttl?)",
       "performance.disabled: not supported by modelswap yet; ignored",
       "performance.every: not supported by modelswap yet; ignored",
-      "store.path: not supported by modelswap yet; ignored",
-      "ui.activity.session_id: not supported by modelswap yet; ignored",
     ]);
   });
 

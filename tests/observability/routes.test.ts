@@ -59,8 +59,8 @@ models:
     rmSync(logDir, { recursive: true, force: true });
   });
 
-  test("/api/events: a snapshot, then a load's swap (with the planner's reason), state changes and log lines", async () => {
-    const response = await fetch(`${router.url}/api/events`);
+  test("/api/events?format=modelswap: a snapshot, then a load's swap (with the planner's reason), state changes and log lines", async () => {
+    const response = await fetch(`${router.url}/api/events?format=modelswap`);
     assert.equal(response.status, 200);
     assert.match(response.headers.get("content-type") ?? "", /^text\/event-stream/);
     assert.equal(response.headers.get("x-accel-buffering"), "no");

@@ -1,70 +1,59 @@
 /// <reference lib="dom" />
 /**
- * The dashboard in a real browser (Debian's chromium driven by
- * playwright-core) against a real router with demo upstreams and an API
- * key: the model list, load → ready, live log lines, a streamed playground
- * reply, the activity table, unload; screenshots at desktop and phone width
- * go to tests/artifacts/ for a human to look at. (The DOM library above
- * types the functions that run inside the page.)
+ * The dashboard's Models page and a model's page in a real browser against
+ * a real router with demo upstreams and an API key: the Basic prompt, the
+ * live model list, unlisted models, the profile switcher, load → ready,
+ * the link to the model's own server, its page (details with the effective
+ * config and its secret masked, its log, its requests), unload (with the
+ * context it saved, and Forget) and unload all. Screenshots of both pages go to tests/artifacts/.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { demoCmd, type RouterProcess, runtime, startRouter } from "../e2e/harness.ts";
-import { testsPath } from "../helpers/process.ts";
+import { demoCmd, eventually, postJson, type RouterProcess, startRouter } from "../e2e/harness.ts";
+import { api, type Browser, chromiumMissing, keyed, openBrowser, pidOf, screenshots } from "./browser.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const API_KEY = "sk-dashboard-test";
+const SECRET = "s3cret-token-value";
 
-/** Skip locally without chromium; in CI its absence is a failure (.ci/run installs it). */
-function chromiumMissing(): string | false {
-  if (existsSync(CHROMIUM)) return false;
-  const hint = `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium), as .ci/run does`;
-  if (runtime.env("CI")) throw new Error(hint);
-  return hint;
-}
-
-describe("dashboard in a browser", { skip: chromiumMissing() }, () => {
+describe("dashboard: models", { skip: chromiumMissing() }, () => {
   let router: RouterProcess;
-  let profile: string;
-  let context: BrowserContext;
-  let page: Page;
-  const pageErrors: string[] = [];
+  let browser: Browser;
   /** A model card's button, by its exact label. */
-  const button = (model: string, name: string) => page.locator(`[data-model="${model}"]`).getByRole("button", { name, exact: true });
+  const button = (model: string, name: string) => browser.page.locator(`[data-model="${model}"]`).getByRole("button", { name, exact: true });
 
   before(async () => {
-    router = await startRouter(`
+    router = await startRouter(
+      `
 apiKeys: [${API_KEY}]
+contextCache: { dir: ${mkdtempSync(join(tmpdir(), "modelswap-ui-context-"))} }
+profiles:
+  quick:
+    description: chat goes to beta
+    pins: { chat: beta }
 models:
   alpha:
     cmd: ${demoCmd("--model alpha --token-ms 40 --startup-ms 300")}
     name: Alpha 7B
     aliases: [a]
+    keepContext: true
+    env: ["HF_TOKEN=\${env.UI_TEST_SECRET}"]
   beta:
     cmd: ${demoCmd("--model beta")}
-`);
-    profile = mkdtempSync(join(tmpdir(), "modelswap-chromium-"));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-      viewport: { width: 1280, height: 900 },
-      httpCredentials: { username: "modelswap", password: API_KEY },
-    });
-    page = context.pages()[0] ?? await context.newPage();
-    page.on("pageerror", (error) => pageErrors.push(String(error)));
-    page.on("console", (message) => {
-      if (message.type() === "error") pageErrors.push(message.text());
-    });
+  hidden:
+    cmd: ${demoCmd("--model hidden")}
+    unlisted: true
+`,
+      [],
+      { UI_TEST_SECRET: SECRET },
+    );
+    browser = await openBrowser(API_KEY);
   });
 
   after(async () => {
-    await context?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
     if (router) await router.stop();
   });
 
@@ -75,82 +64,108 @@ models:
       assert.equal(denied.status, 401);
       assert.match(denied.headers.get("www-authenticate") ?? "", /^Basic realm="modelswap"/, JSON.stringify(headers));
     }
-    const api = await fetch(`${router.url}/api/activity`);
-    assert.equal(api.status, 401);
-    assert.match(api.headers.get("www-authenticate") ?? "", /^Bearer/);
+    const apiDenied = await fetch(`${router.url}/api/config`);
+    assert.equal(apiDenied.status, 401, "the config editor's routes are guarded like every admin route");
+    assert.match(apiDenied.headers.get("www-authenticate") ?? "", /^Bearer/);
     const home = await fetch(`${router.url}/`, { headers: { authorization: `Basic ${btoa(`any:${API_KEY}`)}` }, redirect: "manual" });
     assert.equal(home.status, 302);
     assert.equal(home.headers.get("location"), "/ui");
   });
 
-  test("opens (at /ui/, the hardest case for Basic auth) and lists every model, live", async () => {
+  test("opens (at /ui/, the hardest case for Basic auth) and lists the listed models, live; unlisted ones on request", async () => {
+    const { page } = browser;
     await page.goto(router.url + "/ui/");
     await page.locator('[data-model="alpha"][data-state="stopped"]').waitFor();
     await page.locator('[data-model="beta"][data-state="stopped"]').waitFor();
     assert.match(await page.locator('[data-model="alpha"] .model-name').innerText(), /Alpha 7B · aka a/);
     await page.locator('#connection[data-state="live"]').waitFor();
+    assert.equal(await page.locator('[data-model="hidden"]').count(), 0, "unlisted models are hidden by default");
+    await page.locator("#models-summary", { hasText: "3 configured · 0 ready · 1 unlisted hidden" }).waitFor();
+    await page.check("#show-unlisted");
+    await page.locator('[data-model="hidden"] .model-name', { hasText: "unlisted" }).waitFor();
+    await page.uncheck("#show-unlisted");
+    await page.locator('[data-model="hidden"]').waitFor({ state: "detached" });
   });
 
-  test("Load turns the model ready, and its log lines appear", async () => {
+  test("the profile switcher activates a profile and back to none", async () => {
+    const { page } = browser;
+    await page.selectOption("#profile", "quick");
+    await eventually(async () => (await api<{ active: string | null }>(`${router.url}/api/profiles`, API_KEY)).active === "quick", 10_000, "profile quick active");
+    await page.selectOption("#profile", "");
+    await eventually(async () => (await api<{ active: string | null }>(`${router.url}/api/profiles`, API_KEY)).active === null, 10_000, "no profile active");
+  });
+
+  test("Load turns the model ready; its card links to its own server and its log", async () => {
+    const { page } = browser;
     await button("alpha", "Load").click();
     await page.locator('[data-model="alpha"] .state', { hasText: "starting" }).waitFor();
     await page.locator('[data-model="alpha"][data-state="ready"]').waitFor({ timeout: 20_000 });
     await page.locator("#models-summary", { hasText: "1 ready" }).waitFor();
-    await button("alpha", "Logs").click();
-    assert.equal(await page.locator("#log-source").inputValue(), "alpha");
-    await page.locator("#log-view", { hasText: /\[modelswap\] alpha started .* pid \d+ port \d+/ }).waitFor();
-    await page.locator("#log-view", { hasText: /demo-upstream pid=\d+ port=\d+ model=alpha/ }).waitFor();
-    await page.selectOption("#log-source", "proxy");
-    await page.locator("#log-view", { hasText: /alpha: ready in \d+ ms/ }).waitFor();
+    assert.equal(await page.locator('[data-model="alpha"] a', { hasText: "Server UI" }).getAttribute("href"), "/upstream/alpha/");
+    const upstream = await fetch(`${router.url}/upstream/alpha/`, { headers: keyed(API_KEY) });
+    assert.equal(await upstream.text(), "demo-upstream", "the link reaches the model's own server");
+    await page.locator('[data-model="alpha"] a', { hasText: "Logs" }).click();
+    await page.waitForURL(/#\/models\/alpha\/logs$/);
+    await page.locator(".log-view", { hasText: /\[modelswap\] alpha started .* pid \d+ port \d+/ }).waitFor();
+    await page.locator(".log-view", { hasText: /demo-upstream pid=\d+ port=\d+ model=alpha/ }).waitFor();
   });
 
-  test("the playground streams a reply token by token, then the activity table shows its speed", async () => {
-    await page.selectOption("#chat-model", "alpha");
-    // Record every length the reply goes through, to see it arrive in pieces.
-    await page.evaluate(() => {
-      const lengths: number[] = [];
-      (globalThis as unknown as { replyLengths: number[] }).replyLengths = lengths;
-      new MutationObserver(() => {
-        const answer = document.querySelector(".msg-assistant:last-of-type .answer");
-        if (answer) lengths.push(answer.textContent?.length ?? 0);
-      }).observe(document.getElementById("chat-log")!, { subtree: true, childList: true, characterData: true });
-    });
-    await page.fill("#chat-input", "Hello, who are you?");
-    await page.press("#chat-input", "Enter");
-    await page.locator(".msg-user", { hasText: "Hello, who are you?" }).waitFor();
-    const meta = page.locator(".msg-assistant .meta", { hasText: /tok\/s/ });
-    await meta.waitFor({ timeout: 20_000 });
-    assert.equal(await page.locator(".msg-assistant .answer").innerText(), "Hello from the modelswap demo upstream, a stand-in for llama-server.");
-    const lengths = await page.evaluate(() => (globalThis as unknown as { replyLengths: number[] }).replyLengths);
-    assert.ok(new Set(lengths.filter((n) => n > 0)).size >= 5, `the reply should grow in steps, saw lengths ${lengths.join(",")}`);
-    assert.match(await meta.innerText(), /alpha · [\d.]+ s · 10 tokens · [\d.]+ tok\/s/);
-    const row = page.locator("#activity tr", { hasText: "alpha" }).first();
-    await row.waitFor();
-    const cells = await row.locator("td").allInnerTexts();
-    assert.equal(cells[3], "200");
-    assert.match(cells[6], /^\d+ → 10$/, "tokens in → out");
-    assert.match(cells[7], /^[\d.]+$/, "tokens per second");
+  test("the model page shows its live status and its effective config with the secret masked", async () => {
+    const { page } = browser;
+    await page.locator('.tabs a[data-tab="details"]').click();
+    const pid = await pidOf(router.url, "alpha", API_KEY);
+    await page.locator("#model-facts dd", { hasText: String(pid) }).waitFor();
+    const config = page.locator("#effective-config");
+    await config.waitFor();
+    const text = await config.innerText();
+    assert.match(text, /name: Alpha 7B/);
+    assert.match(text, /HF_TOKEN: "?\*\*\*"?/, "the env value from ${env.X} is masked");
+    assert.ok(!text.includes(SECRET), "the secret itself is not on the page");
+    assert.match(text, /cmd: .*demo-upstream --port \d+ --model alpha/, "macros and ${PORT} are expanded");
   });
 
-  test("looks clean at desktop and phone width (screenshots in tests/artifacts/)", async () => {
-    const artifacts = testsPath("artifacts");
-    mkdirSync(artifacts, { recursive: true });
-    await button("alpha", "Logs").click();
-    await page.evaluate(() => scrollTo(0, 0));
-    await page.screenshot({ path: join(artifacts, "dashboard.png"), fullPage: true });
-    await page.setViewportSize({ width: 390, height: 844 });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    assert.equal(overflow, 0, "no sideways scrolling at phone width");
-    await page.screenshot({ path: join(artifacts, "dashboard-phone.png"), fullPage: true });
-    await page.setViewportSize({ width: 1280, height: 900 });
+  test("the model's Activity tab lists its requests as they finish", async () => {
+    const { page } = browser;
+    await page.locator('.tabs a[data-tab="activity"]').click();
+    const response = await postJson(`${router.url}/v1/chat/completions`, { model: "a", messages: [{ role: "user", content: "hi" }] }, { headers: keyed(API_KEY) });
+    assert.equal(response.status, 200);
+    await response.body?.cancel();
+    const row = page.locator("#activity-table tbody tr").first();
+    await row.locator('td[data-column="model"]', { hasText: "alpha" }).waitFor();
+    assert.equal(await row.locator('td[data-column="resp_status_code"]').innerText(), "200");
+    assert.match(await row.locator('td[data-column="generated"]').innerText(), /^\d+$/);
+    await page.locator("#activity-count", { hasText: /^1 request$/ }).waitFor();
   });
 
-  test("Unload stops the model", async () => {
+  test("looks right at desktop and phone width, light and dark (tests/artifacts/)", async () => {
+    const { page } = browser;
+    await page.locator('.tabs a[data-tab="details"]').click();
+    await page.locator("#effective-config").waitFor();
+    await screenshots(page, "model");
+    await page.goto(`${router.url}/ui/#/models`);
+    await page.locator('[data-model="alpha"][data-state="ready"]').waitFor();
+    await screenshots(page, "models");
+  });
+
+  test("Unload stops the model; Unload all stops every model", async () => {
+    const { page } = browser;
     await button("alpha", "Unload").click();
     await page.locator('[data-model="alpha"][data-state="stopped"]').waitFor({ timeout: 20_000 });
     await page.locator("#models-summary", { hasText: "0 ready" }).waitFor();
-    const status = await (await fetch(`${router.url}/api/status`, { headers: { authorization: `Bearer ${API_KEY}` } })).json();
-    assert.equal(status.models.find((m: { model: string }) => m.model === "alpha").state, "stopped");
-    assert.deepEqual(pageErrors, [], "no errors in the page");
+    // keepContext: the unload saved alpha's conversation; the card shows it, and Forget deletes it.
+    const saved = page.locator('[data-model="alpha"] .saved-context');
+    await saved.locator("b", { hasText: /^[1-9]\d* tokens?$/ }).waitFor();
+    await saved.getByRole("button", { name: "Forget" }).click();
+    await saved.waitFor({ state: "detached" });
+    const forgotten = await api<{ models: { model: string; savedContext: unknown }[] }>(`${router.url}/api/status`, API_KEY);
+    assert.equal(forgotten.models.find((m) => m.model === "alpha")?.savedContext, null);
+    const loaded = await fetch(`${router.url}/api/models/load/beta`, { method: "POST", headers: keyed(API_KEY) });
+    assert.equal(loaded.status, 200);
+    await page.locator('[data-model="beta"][data-state="ready"]').waitFor();
+    await page.click("#unload-all");
+    await page.locator('[data-model="beta"][data-state="stopped"]').waitFor({ timeout: 20_000 });
+    const status = await api<{ models: { model: string; state: string }[] }>(`${router.url}/api/status`, API_KEY);
+    assert.deepEqual(status.models.map((m) => m.state), ["stopped", "stopped", "stopped"]);
+    assert.deepEqual(browser.errors, [], "no errors in the page");
   });
 });

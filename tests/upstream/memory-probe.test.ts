@@ -1,12 +1,15 @@
 /**
  * Reading memory figures: the output formats of nvidia-smi and rocm-smi
- * (including their "[N/A]" holes), /proc/meminfo, running a tool with a
+ * (including their "[N/A]" holes), /proc/meminfo, the CPU use from two
+ * readings of /proc/stat, running a tool with a
  * timeout, and the resident memory of a real process group.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
+  cpuPercent,
   MemoryProbe,
+  parseCpuTicks,
   parseMeminfo,
   parseNvidiaApps,
   parseNvidiaGpus,
@@ -86,6 +89,17 @@ describe("tool output", () => {
       availableBytes: 8192000 * 1024,
     });
     assert.equal(parseMeminfo("garbage"), null);
+  });
+
+  test("/proc/stat: the CPUs' busy share between two readings (idle and iowait are not busy)", () => {
+    // user nice system idle iowait irq softirq steal guest guest_nice
+    const before = parseCpuTicks("cpu  100 0 50 800 50 0 0 0 10 0\ncpu0 50 0 25 400 25 0 0 0 5 0\nintr 1\n");
+    assert.deepEqual(before, { busy: 150, total: 1000 });
+    const after = parseCpuTicks("cpu  400 0 50 1300 50 0 0 0 10 0\n");
+    assert.equal(cpuPercent(before, after), 37.5, "300 busy of 800 ticks");
+    assert.equal(cpuPercent(null, after), null, "one reading says nothing about now");
+    assert.equal(cpuPercent(after, after), null);
+    assert.equal(parseCpuTicks("garbage"), null);
   });
 });
 

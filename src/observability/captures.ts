@@ -1,0 +1,228 @@
+/**
+ * Captures (llama-swap's `captureBuffer`): the headers and bodies of recent
+ * requests and their answers, for `GET /api/captures/:id`. Secrets never
+ * enter a capture: credential headers become `[REDACTED]` and every
+ * `${env.X}` value is masked in headers and bodies. Each capture may take a
+ * share of the buffer; a response is teed into it only up to that share
+ * (then marked truncated), so capturing never holds a whole stream nor
+ * slows it. The buffer keeps the newest captures within its byte budget.
+ */
+
+/** One captured exchange, bodies as raw bytes. */
+export interface Capture {
+  reqPath: string;
+  reqHeaders: Record<string, string>;
+  reqBody: Uint8Array;
+  respHeaders: Record<string, string>;
+  respBody: Uint8Array;
+  /** The body was longer than its share of the buffer; the rest was not kept. */
+  reqTruncated: boolean;
+  respTruncated: boolean;
+}
+
+/** llama-swap's `ReqRespCapture` as JSON (bodies base64), plus whether a body was cut. */
+export interface CaptureJson {
+  id: number;
+  req_path: string;
+  req_headers: Record<string, string>;
+  req_body: string;
+  resp_headers: Record<string, string>;
+  resp_body: string;
+  req_body_truncated: boolean;
+  resp_body_truncated: boolean;
+}
+
+/** Where captures are kept by activity id: the in-memory buffer or the SQLite store. */
+export interface CaptureStore {
+  /** Keep `capture` as activity `id`'s; false when it is not kept (captures off, or larger than the budget). */
+  add(id: number, capture: Capture): boolean;
+  get(id: number): Capture | null;
+  has(id: number): boolean;
+}
+
+/** Headers whose values are credentials (llama-swap's list). */
+const SENSITIVE = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"]);
+/** How much of the buffer one capture may take: a quarter, so at least four recent ones fit. */
+const SHARE_DIVISOR = 4;
+
+/** Bytes one capture may take of a buffer of `budgetBytes`. */
+export function captureShare(budgetBytes: number): number {
+  return Math.floor(budgetBytes / SHARE_DIVISOR);
+}
+
+/** What a capture costs in the buffer: its bodies, path and header text. */
+export function captureSize(capture: Capture): number {
+  let size = capture.reqBody.byteLength + capture.respBody.byteLength + capture.reqPath.length;
+  for (const headers of [capture.reqHeaders, capture.respHeaders]) {
+    for (const [name, value] of Object.entries(headers)) size += name.length + value.length;
+  }
+  return size;
+}
+
+function base64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+/** A capture as `/api/captures/:id` answers it. */
+export function captureJson(id: number, capture: Capture): CaptureJson {
+  return {
+    id,
+    req_path: capture.reqPath,
+    req_headers: capture.reqHeaders,
+    req_body: base64(capture.reqBody),
+    resp_headers: capture.respHeaders,
+    resp_body: base64(capture.respBody),
+    req_body_truncated: capture.reqTruncated,
+    resp_body_truncated: capture.respTruncated,
+  };
+}
+
+/** Headers as one value per name, credentials redacted and secrets masked in the rest. */
+export function maskHeaders(headers: Headers, redact: (text: string) => string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of headers) out[name] = SENSITIVE.has(name) ? "[REDACTED]" : redact(value);
+  return out;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const encoder = new TextEncoder();
+
+/**
+ * `bytes` with every secret masked. Text is masked as text; anything that
+ * is not UTF-8 (an upload, audio, a body cut mid-character) byte for byte,
+ * which finds every ASCII secret (API keys and tokens are).
+ */
+export function maskBody(bytes: Uint8Array, redact: (text: string) => string): Uint8Array {
+  let text: string;
+  let binary = false;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    binary = true;
+    text = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  const masked = redact(text);
+  if (masked === text) return bytes;
+  return binary ? Uint8Array.from(masked, (char) => char.charCodeAt(0)) : encoder.encode(masked);
+}
+
+/**
+ * Bytes kept past a body's share until the secrets are masked: a secret
+ * that straddles the cut is masked whole, then the body is cut to its share.
+ */
+const MASK_MARGIN = 4096;
+
+/** Collects one exchange while it runs, within its share of the buffer. */
+export class CaptureDraft {
+  readonly #share: number;
+  readonly #path: string;
+  readonly #headers: Headers;
+  #request: Uint8Array = new Uint8Array();
+  #requestTruncated = false;
+  readonly #chunks: Uint8Array[] = [];
+  #responseBytes = 0;
+  #responseTruncated = false;
+
+  /** @param share bytes this capture may hold in all; the request body gets at most half */
+  constructor(share: number, path: string, headers: Headers) {
+    this.#share = share;
+    this.#path = path;
+    this.#headers = headers;
+  }
+
+  /** The request body as the upstream receives it (a copy of its start only). */
+  requestBody(bytes: Uint8Array): void {
+    const room = this.#requestRoom();
+    this.#requestTruncated = bytes.byteLength > room;
+    this.#request = bytes.slice(0, room + MASK_MARGIN);
+  }
+
+  /** A response chunk on its way to the client: copied while its share has room, then only marked truncated. */
+  responseChunk(chunk: Uint8Array): void {
+    const room = this.#responseRoom() + MASK_MARGIN - this.#responseBytes;
+    if (room <= 0) {
+      this.#responseTruncated = true;
+      return;
+    }
+    const kept = chunk.slice(0, room);
+    this.#chunks.push(kept);
+    this.#responseBytes += kept.byteLength;
+    if (this.#responseBytes > this.#responseRoom()) this.#responseTruncated = true;
+  }
+
+  /** The finished capture: secrets masked, then each body cut to its share. */
+  finish(responseHeaders: Headers, redact: (text: string) => string): Capture {
+    const response = new Uint8Array(this.#responseBytes);
+    let at = 0;
+    for (const chunk of this.#chunks) {
+      response.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    return {
+      reqPath: this.#path,
+      reqHeaders: maskHeaders(this.#headers, redact),
+      reqBody: maskBody(this.#request, redact).subarray(0, this.#requestRoom()),
+      respHeaders: maskHeaders(responseHeaders, redact),
+      respBody: maskBody(response, redact).subarray(0, this.#responseRoom()),
+      reqTruncated: this.#requestTruncated,
+      respTruncated: this.#responseTruncated,
+    };
+  }
+
+  #requestRoom(): number {
+    return Math.floor(this.#share / 2);
+  }
+
+  #responseRoom(): number {
+    return this.#share - Math.min(this.#request.byteLength, this.#requestRoom());
+  }
+}
+
+/** The in-memory captures: newest kept, oldest dropped first, within a byte budget read at every add. */
+export class CaptureBuffer implements CaptureStore {
+  readonly #captures = new Map<number, { capture: Capture; size: number }>();
+  readonly #budget: () => number;
+  #bytes = 0;
+
+  /** @param budgetBytes the buffer's size (`captureBuffer` MB), read at every add so a reload applies */
+  constructor(budgetBytes: () => number) {
+    this.#budget = budgetBytes;
+  }
+
+  /** Bytes held now. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  add(id: number, capture: Capture): boolean {
+    const budget = this.#budget();
+    const size = captureSize(capture);
+    if (size > budget) {
+      if (budget === 0) this.#evictTo(0);
+      return false;
+    }
+    this.#evictTo(budget - size);
+    this.#captures.set(id, { capture, size });
+    this.#bytes += size;
+    return true;
+  }
+
+  get(id: number): Capture | null {
+    return this.#captures.get(id)?.capture ?? null;
+  }
+
+  has(id: number): boolean {
+    return this.#captures.has(id);
+  }
+
+  #evictTo(bytes: number): void {
+    for (const [id, { size }] of this.#captures) {
+      if (this.#bytes <= bytes) return;
+      this.#captures.delete(id);
+      this.#bytes -= size;
+    }
+  }
+}
