@@ -10,8 +10,8 @@ import type { Config } from "../config/schema.ts";
 import { upstreamSpecs } from "../setup.ts";
 import { sameSpec, type UpstreamSpec } from "../upstream/spec.ts";
 
-/** Top-level settings read only when modelswap starts: a reload leaves them as they are. */
-const STARTUP_ONLY = ["logBufferBytes", "server"];
+/** Settings read only when modelswap starts (key paths): a reload leaves them as they are. */
+const STARTUP_ONLY = ["logBufferBytes", "server", "store.path"];
 
 /** What a reload to a candidate config would do, by model id and setting. */
 export interface ReloadPlan {
@@ -51,9 +51,14 @@ export function reloadPlan(running: Config, candidate: Config, active: ReadonlyS
   for (const key of [...keys].sort()) {
     if (canonical(running[key as keyof Config]) === canonical(candidate[key as keyof Config])) continue;
     plan.settings.push(key);
-    if (STARTUP_ONLY.includes(key)) plan.startupOnly.push(key);
   }
+  plan.startupOnly = STARTUP_ONLY.filter((path) => canonical(valueAt(running, path)) !== canonical(valueAt(candidate, path)));
   return plan;
+}
+
+/** The value at a dotted key path, e.g. `store.path`. */
+function valueAt(config: Config, path: string): unknown {
+  return path.split(".").reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], config);
 }
 
 function bySpecId(specs: UpstreamSpec[]): Map<string, UpstreamSpec> {
