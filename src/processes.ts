@@ -5,6 +5,7 @@
  * done, unless a later reload brought it back in the meantime.
  */
 import { ModelswapError } from "./errors.ts";
+import { unstartable } from "./upstream/kinds.ts";
 import type { ReadyReport, StopReport } from "./upstream/lifecycle.ts";
 import type { UpstreamSpec } from "./upstream/spec.ts";
 import { sameSpec } from "./upstream/spec.ts";
@@ -35,6 +36,12 @@ export class ProcessTable {
   /** A model's state (advisory), or undefined for an unknown id. */
   state(model: string): ModelState | undefined {
     return this.#processes.get(model)?.state;
+  }
+
+  /** Why a model can never be started as configured, or null (see {@link unstartable}). */
+  unstartable(model: string): ModelswapError | null {
+    const process = this.#processes.get(model);
+    return process ? unstartable(process.configuredSpec) : null;
   }
 
   /** Models whose process is starting, ready or stopping, sorted. */

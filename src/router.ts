@@ -81,6 +81,8 @@ export class Router {
    */
   request(model: string, signal: AbortSignal, onPosition?: (position: number) => void): Ticket {
     if (this.#closed) throw new ModelswapError(503, "shutting_down", "modelswap is shutting down; retry against the new instance");
+    const never = this.#processes.unstartable(model);
+    if (never) throw never;
     const id = this.#nextId++;
     const mustWait = this.state(model) !== "ready";
     const lease = this.#waiters.add(id, model, signal, () => {

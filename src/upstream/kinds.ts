@@ -21,6 +21,25 @@ export function processKind(spec: UpstreamSpec): ProcessKind {
   return spec.argv.length === 0 ? "external" : "command";
 }
 
+/**
+ * Why a model can never be started as configured (its proxy is not an
+ * http(s) URL), or null. Asked at admission, so such a request fails before
+ * the planner stops anything to make room for it.
+ */
+export function unstartable(spec: UpstreamSpec): ModelswapError | null {
+  return processKind(spec) === "unreachable" ? unreachable(spec) : null;
+}
+
+function unreachable({ id, baseUrl }: UpstreamSpec): ModelswapError {
+  const what = baseUrl.startsWith("unix:") ? "a unix socket" : "not an http:// or https:// URL";
+  return new ModelswapError(
+    502,
+    "upstream_unsupported",
+    `model "${id}" cannot be reached: its proxy ${baseUrl} is ${what}, and modelswap forwards requests over TCP to http:// and https:// URLs only (llama-swap cannot forward to it either), so it does not start this model. Serve it on a TCP port and set models.${id}.proxy to that URL, e.g. http://127.0.0.1:8080`,
+    { model: id },
+  );
+}
+
 /** How to make each kind that needs more than the spec. */
 export interface ProcessMakers {
   /** A process modelswap spawns (an `Upstream`). */
@@ -114,16 +133,7 @@ class UnreachableServer implements ModelProcess {
   }
 
   ensureReady(): Promise<ReadyReport> {
-    const { id, baseUrl } = this.#spec;
-    const what = baseUrl.startsWith("unix:") ? "a unix socket" : "not an http:// or https:// URL";
-    return Promise.reject(
-      new ModelswapError(
-        502,
-        "upstream_unsupported",
-        `model "${id}" cannot be reached: its proxy ${baseUrl} is ${what}, and modelswap forwards requests over TCP to http:// and https:// URLs only (llama-swap cannot forward to it either), so it does not start this model. Serve it on a TCP port and set models.${id}.proxy to that URL, e.g. http://127.0.0.1:8080`,
-        { model: id },
-      ),
-    );
+    return Promise.reject(unreachable(this.#spec));
   }
 
   stop(): Promise<StopReport> {

@@ -82,13 +82,17 @@ models:
     assert.doesNotMatch(router.output(), /ext: starting pid=/, "no process was spawned for it");
   });
 
-  test("a unix-socket proxy is answered with a 502 that says why, and its cmd never runs", async () => {
+  test("a unix-socket proxy is answered with a 502 that says why, its cmd never runs and nothing is stopped for it", async () => {
+    const warm = await postJson(`${router.url}/v1/chat/completions`, chat("ext"));
+    assert.equal(warm.status, 200);
+    await warm.body?.cancel();
     const response = await postJson(`${router.url}/v1/chat/completions`, chat("sock"));
     assert.equal(response.status, 502);
     const { error } = await response.json();
     assert.equal(error.code, "upstream_unsupported");
     assert.match(error.message, /model "sock" cannot be reached: its proxy unix:\/\/\/tmp\/modelswap-test-no-such\.sock is a unix socket.*http:\/\/ and https:\/\/ URLs only/);
     assert.doesNotMatch(router.output(), /sock: starting pid=/);
+    assert.equal((await statusOf(router, "ext")).state, "ready", "the running model was not evicted for a model that cannot start");
   });
 
   test("/comfyui redirects to /comfyui/, keeping the query (301 for GET, 308 otherwise)", async () => {
