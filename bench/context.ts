@@ -9,18 +9,16 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { detectRuntime } from "../src/runtime/detect.ts";
 import { startRouter } from "../tests/e2e/harness.ts";
+import { median, option, runtime } from "./measure.ts";
 
-const runtime = await detectRuntime();
 const LLAMA_SERVER = runtime.env("LLAMA_SERVER");
 const MODEL = runtime.env("LLAMA_TINY_MODEL");
 if (!LLAMA_SERVER || !MODEL) {
   console.log("bench/context.ts: LLAMA_SERVER and LLAMA_TINY_MODEL are not set (source /tmp/llama-prefix/env.sh); skipped");
   runtime.exit(0);
 }
-const roundsAt = runtime.args.indexOf("--rounds");
-const ROUNDS = roundsAt >= 0 ? Number(runtime.args[roundsAt + 1]) : 5;
+const ROUNDS = option("rounds", 5);
 const PROMPT = Array.from({ length: 115 }, (_, i) => `line ${i} says hello`).join("\n");
 
 /** Stream one chat; returns ms to the first content byte and llama-server's final timings. */
@@ -42,7 +40,6 @@ async function ask(url: string, model: string): Promise<{ ttftMs: number; prompt
   return { ttftMs, promptN: timings?.prompt_n ?? -1, cacheN: timings?.cache_n ?? -1 };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const llama = (alias: string) => `${LLAMA_SERVER} -m ${MODEL} --host 127.0.0.1 --port \${PORT} --alias ${alias} -np 1`;
 
 const results: Record<string, { promptN: number[]; cacheN: number[]; ttft: number[] }> = {};

@@ -14,15 +14,13 @@
 import { readFileSync, readlinkSync, statSync } from "node:fs";
 import { writeConfig } from "../tests/e2e/harness.ts";
 import { BUN, BUNDLE, DENO, EXECUTABLE } from "../tests/build/dist.ts";
-import { freePort, runtime } from "../tests/helpers/process.ts";
+import { freePort } from "../tests/helpers/process.ts";
+import { median, option, runtime } from "./measure.ts";
 
-function numberOption(name: string, fallback: number): number {
-  const index = runtime.args.indexOf(`--${name}`);
-  return index >= 0 ? Number(runtime.args[index + 1]) : fallback;
-}
-
-const RUNS = numberOption("runs", 5);
-const CLIENTS = numberOption("clients", 200);
+const RUNS = option("runs", 5);
+const CLIENTS = option("clients", 200);
+/** Deno's memory under many streams is measured again with this many clients. */
+const DENO_CLIENTS = option("deno-clients", 500);
 const LLAMA_SERVER = runtime.env("LLAMA_SERVER");
 const LLAMA_MODEL = runtime.env("LLAMA_TINY_MODEL");
 const REPLY = Array.from({ length: 100 }, (_, i) => `word${i}`).join(" ");
@@ -111,11 +109,6 @@ function rssBytes(pid: number): number {
   return match ? Number(match[1]) * 1024 : 0;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A started subject, healthy; `startupMs` is spawn to first /health 200. */
@@ -185,8 +178,8 @@ async function streamingClient(url: string, subject: Subject, live: Live): Promi
   }
 }
 
-/** Peak RSS of the subject sampled every 20 ms while CLIENTS clients stream at once. */
-async function underLoad(subject: Subject) {
+/** Peak RSS of the subject sampled every 20 ms while `clients` clients stream at once. */
+async function underLoad(subject: Subject, clients = CLIENTS) {
   const server = await start(subject, true);
   try {
     // Load the model first, so that the swap is not part of the figure.
@@ -194,13 +187,13 @@ async function underLoad(subject: Subject) {
     const live: Live = { now: 0, max: 0, failures: [] };
     let peak = rssBytes(server.pid);
     let done = false;
-    const clients = Promise.all(Array.from({ length: CLIENTS }, () => streamingClient(server.url, subject, live)))
+    const streams = Promise.all(Array.from({ length: clients }, () => streamingClient(server.url, subject, live)))
       .finally(() => (done = true));
     while (!done) {
       peak = Math.max(peak, rssBytes(server.pid));
       await pause(20);
     }
-    const ok = (await clients).filter(Boolean).length;
+    const ok = (await streams).filter(Boolean).length;
     for (const failure of new Set(live.failures)) console.error(`${subject.name}: a client failed: ${failure}`);
     return { peak, ok, maxLive: live.max };
   } finally {
@@ -231,6 +224,10 @@ for (const subject of SUBJECTS) {
   ]);
   console.error(`measured ${subject.name}`);
 }
+
+const deno = SUBJECTS.find((subject) => subject.name.startsWith("deno"))!;
+const denoLoad = await underLoad(deno, DENO_CLIENTS);
+rows.push([`${deno.name}, ${DENO_CLIENTS} streaming clients`, "", "", "", `${mb(denoLoad.peak)} (${denoLoad.ok}/${DENO_CLIENTS} completed, up to ${denoLoad.maxLive} at once)`]);
 
 console.log(`footprint (${runtime.name} driving; ${RUNS} starts each; ${CLIENTS} concurrent streaming clients)\n`);
 console.log(`| | size on disk | start to first /health 200, median of ${RUNS} (min-max) | idle RSS | peak RSS, ${CLIENTS} streaming clients |`);

@@ -6,7 +6,7 @@
 import { detectRuntime } from "../src/runtime/detect.ts";
 
 const runtime = await detectRuntime();
-const benches = ["proxy.ts", "scheduler.ts", "context.ts", "footprint.ts", "soak.ts"];
+const benches = ["proxy.ts", "llama.ts", "scheduler.ts", "context.ts", "footprint.ts", "soak.ts"];
 const exec = runtime.selfArgv[0];
 for (const bench of benches) {
   const path = new URL(bench, import.meta.url).pathname;

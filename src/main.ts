@@ -2,12 +2,11 @@
  * Entry point: parse the command line, load the config, pick the runtime,
  * serve, and turn signals into graceful shutdown (a second Ctrl-C kills).
  */
-import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
+import type { KeyObject, X509Certificate } from "node:crypto";
 import { CliError, parseCli, type TlsFiles, USAGE } from "./cli.ts";
 import { watchConfigFiles } from "./config-watch.ts";
 import { ConfigError } from "./config/issue.ts";
 import { type ConfigPaths, readConfigSources } from "./config/sources.ts";
-import { runDemoUpstream } from "./demo/main.ts";
 import { detectRuntime } from "./runtime/detect.ts";
 import type { Runtime, TlsCertificate } from "./runtime/runtime.ts";
 import { StdoutSink } from "./logging/stdout.ts";
@@ -45,6 +44,8 @@ async function readTls(runtime: Runtime, { certFile, keyFile }: TlsFiles): Promi
       throw new Error(`${flag}: cannot read ${path}: ${reasonOf(error)}`);
     });
   const [cert, key] = await Promise.all([read("--tls-cert-file", certFile), read("--tls-key-file", keyFile)]);
+  // Loaded only for HTTPS: node:crypto brings Node's streams with it, start-up time a plain server does not need.
+  const { createPrivateKey, X509Certificate } = await import("node:crypto");
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(cert);
@@ -80,8 +81,11 @@ async function main(runtime: Runtime): Promise<number> {
     case "version":
       console.log(`version: ${VERSION} (${COMMIT}), runtime ${runtime.name}`);
       return 0;
-    case "demo-upstream":
+    case "demo-upstream": {
+      // Loaded only here: a router never parses the demo upstream it may start as a separate process.
+      const { runDemoUpstream } = await import("./demo/main.ts");
       return await runDemoUpstream(command.args, runtime);
+    }
     case "validate": {
       const paths = await configPaths(runtime, command.config, command.configDir);
       const { config, warnings } = await loadSetup(runtime, paths);

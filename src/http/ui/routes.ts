@@ -6,14 +6,20 @@
  */
 import { Hono } from "hono";
 import { etag } from "hono/etag";
-import { UI_CSS, UI_HASH, UI_HTML, UI_JS } from "./bundle.gen.ts";
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
+type Bundle = typeof import("./bundle.gen.ts");
+let bundle: Promise<Bundle> | undefined;
+/** The embedded bundle, loaded on the first request for it: a router whose dashboard is never opened never holds it. */
+const loadBundle = () => (bundle ??= import("./bundle.gen.ts"));
+
 /** A handler answering one embedded asset; its ETag is the build's content hash. */
-function asset(body: string, contentType: string, cacheControl: string) {
-  const headers = { "content-type": contentType, "cache-control": cacheControl, etag: `"${UI_HASH}"` };
-  return () => new Response(body, { headers });
+function asset(body: (bundle: Bundle) => string, contentType: string, cacheControl: string) {
+  return async () => {
+    const loaded = await loadBundle();
+    return new Response(body(loaded), { headers: { "content-type": contentType, "cache-control": cacheControl, etag: `"${loaded.UI_HASH}"` } });
+  };
 }
 
 /** The `/ui` routes. */
@@ -21,10 +27,10 @@ export function uiRoutes(): Hono {
   const app = new Hono();
   app.use("/ui/*", etag());
   app.use("/ui", etag());
-  const page = asset(UI_HTML, "text/html; charset=utf-8", "no-cache");
+  const page = asset((b) => b.UI_HTML, "text/html; charset=utf-8", "no-cache");
   app.get("/ui", page);
   app.get("/ui/", page);
-  app.get("/ui/app.js", asset(UI_JS, "text/javascript; charset=utf-8", IMMUTABLE));
-  app.get("/ui/app.css", asset(UI_CSS, "text/css; charset=utf-8", IMMUTABLE));
+  app.get("/ui/app.js", asset((b) => b.UI_JS, "text/javascript; charset=utf-8", IMMUTABLE));
+  app.get("/ui/app.css", asset((b) => b.UI_CSS, "text/css; charset=utf-8", IMMUTABLE));
   return app;
 }
