@@ -115,11 +115,10 @@ routing:
     assert.equal(first.done, false);
     assert.equal(first.value.done, false);
     assert.ok(first.value.message.content.length > 0);
+    // Done with it: what a leaving client does to the model's answer is the next test's (a raw socket
+    // really closes; how soon an aborted fetch lets go of its body differs between runtimes).
     stream.abort();
-    // What was already buffered may still come out; then the aborted stream fails instead of waiting out the stall.
-    await assert.rejects(async () => {
-      while (!(await iterator.next()).done);
-    });
+    await iterator.return?.(undefined);
   });
 
   test("a client that leaves mid-stream ends the model's answer", async () => {
