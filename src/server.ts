@@ -10,6 +10,7 @@ import { buildApp } from "./http/app.ts";
 import type { ReloadOutcome } from "./http/config-editor.ts";
 import { LogFiles } from "./logging/files.ts";
 import { MemoryMonitor } from "./memory/monitor.ts";
+import { PerformanceMonitor } from "./observability/performance.ts";
 import { type LogLevel, LogHub, Logger } from "./logging/logger.ts";
 import { Observability } from "./observability/observer.ts";
 import { Router } from "./router.ts";
@@ -62,6 +63,7 @@ export class ModelswapServer {
   #observability: Observability | null = null;
   #logFiles: LogFiles | undefined;
   #memory: MemoryMonitor | null = null;
+  #performance: PerformanceMonitor | undefined;
 
   private constructor(logs: LogHub, log: Logger, router: Router, http: HttpServer, tls: boolean, orphans: OrphanGuard) {
     this.logs = logs;
@@ -100,10 +102,17 @@ export class ModelswapServer {
     const planner = memory.bind(setup.planner);
     await memory.start();
     observer.metrics.useHardware(() => memory.gauges());
+    // llama-swap's performance monitor (/api/performance), read at startup like llama-swap's.
+    const performance = config.performance.disabled ? undefined : new PerformanceMonitor({
+      proc: (path) => runtime.readTextFile(path),
+      gpus: () => memory.gpus(),
+    }, config.performance.every);
+    void performance?.start();
+    const lifecycle = new LifecycleRunner(runtime, contexts, observer);
     const router = new Router({ ...setup, planner }, {
       log,
       observer,
-      lifecycle: new LifecycleRunner(runtime, contexts, observer),
+      lifecycle,
       processes: (spec, hooks) => {
         logFiles?.attach(spec.id, logs.model(spec.id));
         // A model without cmd is a server that runs already; one behind a non-http proxy cannot be reached (kinds.ts).
@@ -119,7 +128,9 @@ export class ModelswapServer {
     const configEditor = options.configPaths && options.reloadConfig
       ? { paths: options.configPaths, files: runtime, env: runtime.envAll(), selfArgv: runtime.selfArgv, reload: () => server.reload() }
       : undefined;
-    const app = buildApp({ router: () => server.#router, logs, observer, observability: observer, version: VERSION, memory, configEditor });
+    const app = buildApp({ router: () => server.#router, logs, observer, observability: observer, version: VERSION, memory, performance, configEditor });
+    // Saves of an earlier run are found before the first request can ask for them.
+    await lifecycle.ready();
     const http = await runtime.serve({
       hostname: options.listen.hostname,
       port: options.listen.port,
@@ -135,6 +146,7 @@ export class ModelswapServer {
     server.#observability = observer;
     server.#logFiles = logFiles;
     server.#memory = memory;
+    server.#performance = performance;
     server.#cliLogLevel = options.logLevel ?? null;
     const models = Object.keys(config.models).length;
     log.notice(`modelswap ${VERSION} (${runtime.name}) listening on ${server.url} with ${models} model${models === 1 ? "" : "s"}`);
@@ -229,6 +241,7 @@ export class ModelswapServer {
     await this.#router.shutdown();
     await this.#logFiles?.flushed();
     this.#observability?.close();
+    this.#performance?.stop();
     this.#orphans.close();
     await this.#http.stop(true);
     this.log.info("shutdown complete: every upstream stopped");

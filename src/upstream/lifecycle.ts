@@ -78,6 +78,11 @@ export class LifecycleRunner {
     this.#tracking.set(id, tracked);
   }
 
+  /** Resolves once every model's save of an earlier run has been looked for (the status views show them from then on). */
+  async ready(): Promise<void> {
+    await Promise.all(this.#tracking.values());
+  }
+
   /** The model's saved context, for the status views. */
   saved(id: string): SavedContext | null {
     return this.#store.saved(id);
