@@ -13,6 +13,7 @@
  */
 import { z } from "zod";
 import { parseSize, SIZE_RULE } from "./size.ts";
+import { parseGoDuration } from "./duration.ts";
 
 // ---------------------------------------------------------------- field kinds
 
@@ -116,6 +117,17 @@ function size<const Auto extends boolean = false>(auto?: Auto) {
     if ("bytes" in parsed) return parsed.bytes as never;
     const why = value === undefined || value === null ? `is required (${rule})` : `${parsed.error} (got ${describeValue(value)})`;
     ctx.addIssue({ code: "custom", input: value, message: auto && typeof value !== "number" && typeof value !== "string" ? `must be ${rule} (got ${describeValue(value)})` : why });
+    return z.NEVER;
+  });
+}
+
+/** A Go duration (`5s`, `1m30s`) of at least `minMs`, as llama-swap reads it; milliseconds out. */
+function duration({ minMs }: { minMs: number }) {
+  const rule = `a duration such as 5s or 1m (at least ${minMs / 1000}s)`;
+  return z.unknown().transform((value, ctx): number => {
+    const ms = typeof value === "string" ? parseGoDuration(value) : null;
+    if (ms !== null && ms >= minMs) return ms;
+    ctx.addIssue({ code: "custom", input: value, message: `must be ${rule} (got ${describeValue(value)})` });
     return z.NEVER;
   });
 }
@@ -395,6 +407,13 @@ export const configSchema = section({
   metricsMaxInMemory: integer().default(1000),
   /** MB of recent requests' captured headers and bodies (secrets masked) for `/api/captures/:id`; <= 0 = none. */
   captureBuffer: integer().default(5),
+  /** llama-swap's performance monitor: CPU, RAM, swap, load, network and GPU samples for `/api/performance`. */
+  performance: section({
+    /** Turns the monitor off: `/api/performance` answers 503. */
+    disabled: flag().default(false),
+    /** How often a sample is taken (at least 5s); the last hour of samples is kept. */
+    every: duration({ minMs: 5000 }).default(5000),
+  }).prefault({}),
   /** Where activity and captures are kept (read at startup). */
   store: section({
     /** A SQLite file that keeps them across restarts; absent or empty = memory only. */

@@ -8,14 +8,14 @@ import type { z } from "zod";
 
 /** llama-swap keys that modelswap accepts but ignores, by where they appear (`*` = any id). */
 const UNSUPPORTED: Record<string, string[]> = {
-  "": ["performance", "logRequests"],
+  "": ["logRequests"],
   "models.*": ["timeouts", "compat"],
   "peers.*.timeouts": ["connect", "keepalive", "tlsHandshake", "expectContinue", "idleConn"],
 };
 
 /**
  * One warning per unknown or unsupported key in `tree`, found by walking it
- * alongside `schema`, e.g. `performance.every: not supported by modelswap yet; ignored`
+ * alongside `schema`, e.g. `models.foo.timeouts: not supported by modelswap yet; ignored`
  * or `models.foo.tll: unknown key; ignored (did you mean ttl?)`.
  */
 export function unknownKeyWarnings(tree: unknown, schema: z.ZodType): string[] {

@@ -11,7 +11,7 @@ import { upstreamSpecs } from "../setup.ts";
 import { sameSpec, type UpstreamSpec } from "../upstream/spec.ts";
 
 /** Settings read only when modelswap starts (key paths): a reload leaves them as they are. */
-const STARTUP_ONLY = ["logBufferBytes", "server", "store.path"];
+const STARTUP_ONLY = ["logBufferBytes", "performance", "server", "store.path"];
 
 /** What a reload to a candidate config would do, by model id and setting. */
 export interface ReloadPlan {

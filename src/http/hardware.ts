@@ -1,16 +1,21 @@
 /**
  * The hardware view: `GET /api/hardware` (devices, totals, free memory,
- * which model holds what), fresh GPU and RAM readings before a `/metrics`
+ * which model holds what), llama-swap's `GET /api/performance` (the last
+ * hour of CPU, RAM, swap, load, network and GPU samples; `?after=`), fresh GPU and RAM readings before a `/metrics`
  * scrape renders its gauges, and the memory fields of `/api/status` and
  * `/running`. Readings are taken on demand and reused for a few seconds.
  */
 import { Hono } from "hono";
 import { ModelswapError } from "../errors.ts";
 import type { DeviceMemoryInfo, MemoryView, ModelMemoryInfo } from "../memory/view.ts";
+import type { PerformanceMonitor } from "../observability/performance.ts";
+import { echoed } from "./bounds.ts";
 
-/** What the app gets besides its usual context: the memory monitor, when the server has one. */
+/** What the app gets besides its usual context: the memory and performance monitors, when the server has them. */
 export interface HardwareContext {
   memory?: MemoryView;
+  /** Absent with `performance.disabled`. */
+  performance?: PerformanceMonitor;
 }
 
 /** `/api/hardware`, and the fresh readings `/metrics` renders (mount before the observability routes). */
@@ -24,7 +29,23 @@ export function hardwareRoutes(ctx: HardwareContext): Hono {
     if (!ctx.memory) throw new ModelswapError(503, "hardware_unavailable", "this modelswap has no hardware monitor");
     return c.json(await ctx.memory.hardware());
   });
+  app.get("/api/performance", (c) => {
+    if (!ctx.performance) return c.json({ enabled: false }, 503);
+    const afterText = c.req.query("after");
+    const after = afterText === undefined ? undefined : rfc3339(afterText);
+    if (after === null) {
+      throw new ModelswapError(400, "invalid_after", `invalid 'after' timestamp ${echoed(afterText!)}: use RFC 3339, e.g. 2026-01-02T15:04:05Z`);
+    }
+    return c.json({ enabled: true, ...ctx.performance.current(after) });
+  });
   return app;
+}
+
+/** Milliseconds of an RFC 3339 timestamp (a date, a time and a zone), or null. */
+function rfc3339(text: string): number | null {
+  if (!/^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(text)) return null;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? null : ms;
 }
 
 /** Memory fields for the status views: per model (declared, planned, measured) and per device (free). */

@@ -23,7 +23,7 @@ import type { Planner } from "../scheduler/effects.ts";
 import { MemoryBook } from "../scheduler/planners/memory/book.ts";
 import { MemoryPlanner } from "../scheduler/planners/memory/planner.ts";
 import { formatBytes } from "../scheduler/planners/memory/units.ts";
-import { cpuPercent, MemoryProbe, type SystemReading } from "../upstream/memory-probe.ts";
+import { cpuPercent, type GpuReading, MemoryProbe, type SystemReading } from "../upstream/memory-probe.ts";
 import type { UpstreamSpec } from "../upstream/spec.ts";
 import type { ModelState } from "../upstream/state.ts";
 import { type Measurement, readMeasurements, stateFilePath, writeMeasurements } from "./state-file.ts";
@@ -202,6 +202,12 @@ export class MemoryMonitor implements MemoryView {
     const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, SCRAPE_WAIT_MS)));
     await Promise.race([this.#refresh(SAMPLE_MAX_AGE_MS), waited]);
     clearTimeout(timer);
+  }
+
+  /** Every GPU as a fresh (or few-seconds-old) reading shows it; empty without a GPU tool. */
+  async gpus(): Promise<GpuReading[]> {
+    await this.refresh();
+    return this.#sample?.reading.gpus ?? [];
   }
 
   /** The last sample as gauges (what `/metrics` renders), or null before any. */

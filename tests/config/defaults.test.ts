@@ -216,9 +216,17 @@ models:
       "models.m.frobnicate: unknown key; ignored",
       "models.m.timeouts.connect: not supported by modelswap yet; ignored",
       "models.m.tll: unknown key; ignored (did you mean ttl?)",
-      "performance.disabled: not supported by modelswap yet; ignored",
-      "performance.every: not supported by modelswap yet; ignored",
     ]);
+  });
+
+  it("performance: llama-swap's monitor settings, every as a Go duration of at least 5s", () => {
+    assert.deepEqual(load("models: {}").config.performance, { disabled: false, every: 5000 });
+    assert.deepEqual(load("performance: { disabled: true, every: 1m30s }").config.performance, { disabled: true, every: 90_000 });
+    assert.throws(() => load("performance: { every: 2s }"), {
+      name: "ConfigError",
+      message: "performance.every: must be a duration such as 5s or 1m (at least 5s) (got \"2s\")",
+    });
+    assert.throws(() => load("performance: { every: soon }"), /performance\.every: must be a duration/);
   });
 
   it("warns about unknown keys in nested sections too", () => {

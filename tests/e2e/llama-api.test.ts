@@ -4,8 +4,9 @@
  * llama-swap's format (parsed as its UI does) beside modelswap's,
  * `/api/version`, `/api/metrics/activity` and `/api/metrics/stats`,
  * captures with every secret masked and within `captureBuffer`, cancelling
- * a request in flight (streaming or still waiting for its model), and
- * `/favicon.ico` without a key.
+ * a request in flight (streaming or still waiting for its model),
+ * `/api/performance` (and `performance.disabled`), and `/favicon.ico`
+ * without a key.
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -119,6 +120,24 @@ models:
     assert.match(version.version, /^\d+\.\d+\.\d+/);
     assert.equal(version.commit, "source");
     assert.equal(version.build_date, "unknown", "from source there is no build");
+  });
+
+  test("/api/performance: the machine's samples in llama-swap's fields, since startup; after= filters them; a bad one is a 400", async () => {
+    const first = await eventually(async () => {
+      const body = await getJson(router, "/api/performance");
+      return body.sys_stats.length > 0 ? body : null;
+    }, 5000, "a first sample");
+    assert.equal(first.enabled, true);
+    assert.ok(Array.isArray(first.gpu_stats));
+    const [stat] = first.sys_stats;
+    assert.ok(stat.mem_total_mb > 0 && stat.mem_used_mb > 0 && stat.mem_free_mb > 0, JSON.stringify(stat));
+    assert.ok(stat.cpu_util_per_core.length > 0);
+    assert.ok(stat.net_io.some((io: { name: string }) => io.name === "lo"));
+    const later = await getJson(router, `/api/performance?after=${encodeURIComponent(stat.timestamp)}`);
+    assert.ok(later.sys_stats.every((s: { timestamp: string }) => Date.parse(s.timestamp) > Date.parse(stat.timestamp)));
+    const bad = await fetch(`${router.url}/api/performance?after=yesterday`, { headers: AUTH });
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).error.message, /invalid 'after' timestamp "yesterday": use RFC 3339/);
   });
 
   test("/api/events in llama-swap's format: the opening state, then modelStatus, logData, inflight, activity and profileChanged", async () => {
@@ -343,5 +362,21 @@ models:
     await served.arrayBuffer();
     await assertIdle(router);
     assert.equal((await fetch(`${router.url}/api/inflight/nope/cancel`, { method: "POST", headers: AUTH })).status, 404);
+  });
+});
+
+describe("performance.disabled", () => {
+  test("/api/performance answers 503 {enabled: false}, as llama-swap's", async () => {
+    const router = await startRouter(`
+performance: { disabled: true }
+models: { m: { cmd: "${demoCmd("--model m")}" } }
+`);
+    try {
+      const response = await fetch(`${router.url}/api/performance`);
+      assert.equal(response.status, 503);
+      assert.deepEqual(await response.json(), { enabled: false });
+    } finally {
+      await router.stop();
+    }
   });
 });

@@ -1,0 +1,199 @@
+/**
+ * llama-swap's performance monitor (`GET /api/performance`): every
+ * `performance.every` a sample of the machine — CPU use per core, RAM,
+ * swap, load average, bytes through each network interface, and each GPU —
+ * with the last hour kept in a ring (at most 720 samples, since `every` is
+ * at least 5 s). Field names are llama-swap's, so its UI and scripts read
+ * them as they are. Reading the samples costs nothing; taking one reads a
+ * few `/proc` files and asks the GPU tool (shared with the memory monitor).
+ */
+
+/** One sample of the system, as llama-swap's `SysStat`. */
+export interface SysStat {
+  timestamp: string;
+  cpu_util_per_core: number[];
+  mem_total_mb: number;
+  mem_used_mb: number;
+  mem_free_mb: number;
+  swap_total_mb: number;
+  swap_used_mb: number;
+  load_avg_1: number;
+  load_avg_5: number;
+  load_avg_15: number;
+  net_io: Array<{ name: string; bytes_recv: number; bytes_sent: number }>;
+}
+
+/** One sample of one GPU, as llama-swap's `GpuStat` (0 where the tool reports nothing, as there). */
+export interface GpuStat {
+  timestamp: string;
+  id: number;
+  name: string;
+  uuid: string;
+  temp_c: number;
+  vram_temp_c: number;
+  gpu_util_pct: number;
+  mem_util_pct: number;
+  mem_used_mb: number;
+  mem_total_mb: number;
+  fan_speed_pct: number;
+  power_draw_w: number;
+}
+
+/** One GPU as the memory monitor reads it (bytes; null where the tool reports nothing). */
+export interface GpuSample {
+  index: number;
+  uuid: string | null;
+  name: string;
+  totalBytes: number;
+  usedBytes: number;
+  utilPercent: number | null;
+  memoryUtilPercent: number | null;
+  temperatureCelsius: number | null;
+  powerWatts: number | null;
+  fanPercent: number | null;
+}
+
+/** Where samples come from. */
+export interface PerformanceSources {
+  /** The text of a `/proc` file, or null where there is none (not Linux). */
+  proc(path: string): Promise<string | null>;
+  /** The GPUs now; empty without a GPU tool. */
+  gpus(): Promise<GpuSample[]>;
+}
+
+/** How long samples are kept (llama-swap's hour). */
+const KEEP_MS = 3_600_000;
+const MIB = 1024 * 1024;
+
+/** Busy and total clock ticks of each CPU (`cpu0`, `cpu1` … lines of /proc/stat). */
+export function parseCoreTicks(text: string): Array<{ busy: number; total: number }> {
+  const cores: Array<{ busy: number; total: number }> = [];
+  for (const match of text.matchAll(/^cpu\d+ +([\d ]+)$/gm)) {
+    const fields = match[1].trim().split(/\s+/).map(Number);
+    // guest and guest_nice (fields 9 and 10) are already counted in user and nice; idle and iowait are not busy.
+    const total = fields.slice(0, 8).reduce((sum, ticks) => sum + ticks, 0);
+    cores.push({ busy: total - fields[3] - (fields[4] ?? 0), total });
+  }
+  return cores;
+}
+
+/** Whole MiB of a `/proc/meminfo` field given in kB, or 0. */
+function meminfoMb(text: string, field: string): number {
+  const kib = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(text)?.[1];
+  return kib ? Math.floor(Number(kib) / 1024) : 0;
+}
+
+/** The three load averages of `/proc/loadavg`. */
+export function parseLoadAvg(text: string): [number, number, number] {
+  const [one, five, fifteen] = text.trim().split(/\s+/).map(Number);
+  return [one || 0, five || 0, fifteen || 0];
+}
+
+/** Bytes received and sent per interface, from `/proc/net/dev`. */
+export function parseNetDev(text: string): SysStat["net_io"] {
+  const interfaces: SysStat["net_io"] = [];
+  for (const line of text.split("\n").slice(2)) {
+    const colon = line.indexOf(":");
+    if (colon < 0) continue;
+    const fields = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    if (fields.length < 9) continue;
+    interfaces.push({ name: line.slice(0, colon).trim(), bytes_recv: fields[0], bytes_sent: fields[8] });
+  }
+  return interfaces;
+}
+
+/** Takes a sample every `everyMs` and keeps the last hour of them. */
+export class PerformanceMonitor {
+  readonly #sources: PerformanceSources;
+  readonly #everyMs: number;
+  readonly #capacity: number;
+  readonly #sys: SysStat[] = [];
+  readonly #gpu: GpuStat[][] = [];
+  #previousCores: Array<{ busy: number; total: number }> = [];
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #sampling: Promise<void> | null = null;
+
+  constructor(sources: PerformanceSources, everyMs: number) {
+    this.#sources = sources;
+    this.#everyMs = everyMs;
+    this.#capacity = Math.max(1, Math.ceil(KEEP_MS / everyMs));
+  }
+
+  /** Take a first sample now, then one every `everyMs` until {@link stop}. */
+  start(): Promise<void> {
+    this.#timer ??= setInterval(() => void this.sample(), this.#everyMs);
+    return this.sample();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Take one sample (a sample still being taken is shared). */
+  sample(): Promise<void> {
+    this.#sampling ??= this.#take().finally(() => (this.#sampling = null));
+    return this.#sampling;
+  }
+
+  /** The kept samples, oldest first; with `afterMs` only those taken after it. */
+  current(afterMs?: number): { sys_stats: SysStat[]; gpu_stats: GpuStat[] } {
+    const after = (stat: { timestamp: string }) => afterMs === undefined || Date.parse(stat.timestamp) > afterMs;
+    return { sys_stats: this.#sys.filter(after), gpu_stats: this.#gpu.flat().filter(after) };
+  }
+
+  async #take(): Promise<void> {
+    const read = (path: string) => this.#sources.proc(path).catch(() => null);
+    const [stat, meminfo, loadavg, netdev, gpus] = await Promise.all([
+      read("/proc/stat"),
+      read("/proc/meminfo"),
+      read("/proc/loadavg"),
+      read("/proc/net/dev"),
+      this.#sources.gpus().catch(() => []),
+    ]);
+    const timestamp = new Date().toISOString();
+    const cores = stat ? parseCoreTicks(stat) : [];
+    const cpu = cores.map((now, i) => {
+      const before = this.#previousCores[i] ?? { busy: 0, total: 0 };
+      const total = now.total - before.total;
+      return total > 0 ? Math.round(((now.busy - before.busy) / total) * 1000) / 10 : 0;
+    });
+    this.#previousCores = cores;
+    const memTotal = meminfo ? meminfoMb(meminfo, "MemTotal") : 0;
+    const memFree = meminfo ? meminfoMb(meminfo, "MemAvailable") || meminfoMb(meminfo, "MemFree") : 0;
+    const swapTotal = meminfo ? meminfoMb(meminfo, "SwapTotal") : 0;
+    const [load1, load5, load15] = loadavg ? parseLoadAvg(loadavg) : [0, 0, 0];
+    this.#keep(this.#sys, {
+      timestamp,
+      cpu_util_per_core: cpu,
+      mem_total_mb: memTotal,
+      mem_used_mb: memTotal - memFree,
+      mem_free_mb: memFree,
+      swap_total_mb: swapTotal,
+      swap_used_mb: swapTotal - (meminfo ? meminfoMb(meminfo, "SwapFree") : 0),
+      load_avg_1: load1,
+      load_avg_5: load5,
+      load_avg_15: load15,
+      net_io: netdev ? parseNetDev(netdev) : [],
+    });
+    this.#keep(this.#gpu, gpus.map((gpu) => ({
+      timestamp,
+      id: gpu.index,
+      name: gpu.name,
+      uuid: gpu.uuid ?? "",
+      temp_c: gpu.temperatureCelsius ?? 0,
+      vram_temp_c: 0,
+      gpu_util_pct: gpu.utilPercent ?? 0,
+      mem_util_pct: gpu.memoryUtilPercent ?? 0,
+      mem_used_mb: Math.round(gpu.usedBytes / MIB),
+      mem_total_mb: Math.round(gpu.totalBytes / MIB),
+      fan_speed_pct: gpu.fanPercent ?? 0,
+      power_draw_w: gpu.powerWatts ?? 0,
+    })));
+  }
+
+  #keep<T>(ring: T[], item: T): void {
+    ring.push(item);
+    if (ring.length > this.#capacity) ring.shift();
+  }
+}
