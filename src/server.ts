@@ -101,13 +101,16 @@ export class ModelswapServer {
     });
     const planner = memory.bind(setup.planner);
     await memory.start();
-    observer.metrics.useHardware(() => memory.gauges());
     // llama-swap's performance monitor (/api/performance), read at startup like llama-swap's.
     const performance = config.performance.disabled ? undefined : new PerformanceMonitor({
       proc: (path) => runtime.readTextFile(path),
       gpus: () => memory.gpus(),
     }, config.performance.every);
     void performance?.start();
+    observer.metrics.useHardware(() => {
+      const gauges = memory.gauges();
+      return gauges && { ...gauges, system: performance?.latest() ?? null };
+    });
     const lifecycle = new LifecycleRunner(runtime, contexts, observer);
     const router = new Router({ ...setup, planner }, {
       log,

@@ -136,6 +136,11 @@ export class PerformanceMonitor {
     return this.#sampling;
   }
 
+  /** The newest system sample, or null before the first. */
+  latest(): SysStat | null {
+    return this.#sys.at(-1) ?? null;
+  }
+
   /** The kept samples, oldest first; with `afterMs` only those taken after it. */
   current(afterMs?: number): { sys_stats: SysStat[]; gpu_stats: GpuStat[] } {
     const after = (stat: { timestamp: string }) => afterMs === undefined || Date.parse(stat.timestamp) > afterMs;

@@ -122,7 +122,7 @@ models:
     assert.equal(version.build_date, "unknown", "from source there is no build");
   });
 
-  test("/api/performance: the machine's samples in llama-swap's fields, since startup; after= filters them; a bad one is a 400", async () => {
+  test("/api/performance: the machine's samples in llama-swap's fields, since startup; after= filters them; a bad one is a 400; the gauges on /metrics", async () => {
     const first = await eventually(async () => {
       const body = await getJson(router, "/api/performance");
       return body.sys_stats.length > 0 ? body : null;
@@ -135,6 +135,11 @@ models:
     assert.ok(stat.net_io.some((io: { name: string }) => io.name === "lo"));
     const later = await getJson(router, `/api/performance?after=${encodeURIComponent(stat.timestamp)}`);
     assert.ok(later.sys_stats.every((s: { timestamp: string }) => Date.parse(s.timestamp) > Date.parse(stat.timestamp)));
+    const metrics = await (await fetch(`${router.url}/metrics`, { headers: AUTH })).text();
+    for (const series of [/^llamaswap_cpu_util_percent\{core="0"\} [\d.]+$/m, /^llamaswap_load_average\{interval="15m"\} [\d.]+$/m, /^llamaswap_swap_total_bytes \d+$/m]) {
+      assert.match(metrics, series, "llama-swap's system gauges on /metrics");
+    }
+    assert.match(metrics, /^# TYPE llamaswap_network_bytes_total counter$/m);
     const bad = await fetch(`${router.url}/api/performance?after=yesterday`, { headers: AUTH });
     assert.equal(bad.status, 400);
     assert.match((await bad.json()).error.message, /invalid 'after' timestamp "yesterday": use RFC 3339/);
