@@ -104,7 +104,8 @@ export class ModelswapServer {
     // llama-swap's performance monitor (/api/performance), read at startup like llama-swap's.
     const performance = config.performance.disabled ? undefined : new PerformanceMonitor({
       proc: (path) => runtime.readTextFile(path),
-      gpus: () => memory.gpus(),
+      // GPUs only from readings someone asked for (/api/hardware, /api/performance, a scrape): the poller spawns no GPU tool.
+      gpus: () => Promise.resolve(memory.recentGpus(config.performance.every)),
     }, config.performance.every);
     void performance?.start();
     observer.metrics.useHardware(() => {

@@ -29,8 +29,10 @@ export function hardwareRoutes(ctx: HardwareContext): Hono {
     if (!ctx.memory) throw new ModelswapError(503, "hardware_unavailable", "this modelswap has no hardware monitor");
     return c.json(await ctx.memory.hardware());
   });
-  app.get("/api/performance", (c) => {
+  app.get("/api/performance", async (c) => {
     if (!ctx.performance) return c.json({ enabled: false }, 503);
+    // Someone is looking: the GPUs are read (at most every few seconds), so the next samples include them.
+    await ctx.memory?.refresh();
     const afterText = c.req.query("after");
     const after = afterText === undefined ? undefined : rfc3339(afterText);
     if (after === null) {

@@ -204,10 +204,10 @@ export class MemoryMonitor implements MemoryView {
     clearTimeout(timer);
   }
 
-  /** Every GPU as a fresh (or few-seconds-old) reading shows it; empty without a GPU tool. */
-  async gpus(): Promise<GpuReading[]> {
-    await this.refresh();
-    return this.#sample?.reading.gpus ?? [];
+  /** Every GPU as the last reading shows it if it is at most `maxAgeMs` old (someone asked lately), else none; never reads the devices itself. */
+  recentGpus(maxAgeMs: number): GpuReading[] {
+    const sample = this.#sample;
+    return sample && Date.now() - sample.at <= maxAgeMs ? sample.reading.gpus : [];
   }
 
   /** The last sample as gauges (what `/metrics` renders), or null before any. */

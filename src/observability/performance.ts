@@ -5,7 +5,9 @@
  * with the last hour kept in a ring (at most 720 samples, since `every` is
  * at least 5 s). Field names are llama-swap's, so its UI and scripts read
  * them as they are. Reading the samples costs nothing; taking one reads a
- * few `/proc` files and asks the GPU tool (shared with the memory monitor).
+ * few `/proc` files. GPUs come from the memory monitor's readings, taken
+ * only while someone asks (a scrape, `/api/hardware`, `/api/performance`),
+ * so this poller never runs a GPU tool itself.
  */
 
 /** One sample of the system, as llama-swap's `SysStat`. */

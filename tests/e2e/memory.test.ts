@@ -171,6 +171,11 @@ models:
         const check = await promtoolCheck(text);
         assert.equal(check.code, 0, check.output);
       }
+
+      // llama-swap's /api/performance shows the GPUs of the readings taken when someone asked, in its fields.
+      const performance = await (await fetch(`${router.url}/api/performance`)).json();
+      const gpu = performance.gpu_stats.find((stat: { id: number }) => stat.id === 0);
+      assert.deepEqual([gpu.name, gpu.uuid, gpu.mem_total_mb, gpu.gpu_util_pct], ["Fake GPU", "GPU-zero", 12 * 1024, 12]);
     } finally {
       await router.stop();
     }
