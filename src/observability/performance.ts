@@ -9,6 +9,7 @@
  * only while someone asks (a scrape, `/api/hardware`, `/api/performance`),
  * so this poller never runs a GPU tool itself.
  */
+import { type CpuTicks, cpuPercent, type GpuReading, kibField, parseCoreTicks, parseMeminfo } from "../upstream/memory-probe.ts";
 
 /** One sample of the system, as llama-swap's `SysStat`. */
 export interface SysStat {
@@ -41,49 +42,17 @@ export interface GpuStat {
   power_draw_w: number;
 }
 
-/** One GPU as the memory monitor reads it (bytes; null where the tool reports nothing). */
-export interface GpuSample {
-  index: number;
-  uuid: string | null;
-  name: string;
-  totalBytes: number;
-  usedBytes: number;
-  utilPercent: number | null;
-  memoryUtilPercent: number | null;
-  temperatureCelsius: number | null;
-  powerWatts: number | null;
-  fanPercent: number | null;
-}
-
 /** Where samples come from. */
 export interface PerformanceSources {
   /** The text of a `/proc` file, or null where there is none (not Linux). */
   proc(path: string): Promise<string | null>;
   /** The GPUs now; empty without a GPU tool. */
-  gpus(): Promise<GpuSample[]>;
+  gpus(): Promise<GpuReading[]>;
 }
 
 /** How long samples are kept (llama-swap's hour). */
 const KEEP_MS = 3_600_000;
 const MIB = 1024 * 1024;
-
-/** Busy and total clock ticks of each CPU (`cpu0`, `cpu1` … lines of /proc/stat). */
-export function parseCoreTicks(text: string): Array<{ busy: number; total: number }> {
-  const cores: Array<{ busy: number; total: number }> = [];
-  for (const match of text.matchAll(/^cpu\d+ +([\d ]+)$/gm)) {
-    const fields = match[1].trim().split(/\s+/).map(Number);
-    // guest and guest_nice (fields 9 and 10) are already counted in user and nice; idle and iowait are not busy.
-    const total = fields.slice(0, 8).reduce((sum, ticks) => sum + ticks, 0);
-    cores.push({ busy: total - fields[3] - (fields[4] ?? 0), total });
-  }
-  return cores;
-}
-
-/** Whole MiB of a `/proc/meminfo` field given in kB, or 0. */
-function meminfoMb(text: string, field: string): number {
-  const kib = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(text)?.[1];
-  return kib ? Math.floor(Number(kib) / 1024) : 0;
-}
 
 /** The three load averages of `/proc/loadavg`. */
 export function parseLoadAvg(text: string): [number, number, number] {
@@ -104,6 +73,11 @@ export function parseNetDev(text: string): SysStat["net_io"] {
   return interfaces;
 }
 
+/** Whole MiB of a byte count, 0 where it is unknown. */
+function mb(bytes: number | null | undefined): number {
+  return bytes ? Math.floor(bytes / MIB) : 0;
+}
+
 /** Takes a sample every `everyMs` and keeps the last hour of them. */
 export class PerformanceMonitor {
   readonly #sources: PerformanceSources;
@@ -111,7 +85,7 @@ export class PerformanceMonitor {
   readonly #capacity: number;
   readonly #sys: SysStat[] = [];
   readonly #gpu: GpuStat[][] = [];
-  #previousCores: Array<{ busy: number; total: number }> = [];
+  #previousCores: CpuTicks[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #sampling: Promise<void> | null = null;
 
@@ -160,15 +134,13 @@ export class PerformanceMonitor {
     ]);
     const timestamp = new Date().toISOString();
     const cores = stat ? parseCoreTicks(stat) : [];
-    const cpu = cores.map((now, i) => {
-      const before = this.#previousCores[i] ?? { busy: 0, total: 0 };
-      const total = now.total - before.total;
-      return total > 0 ? Math.round(((now.busy - before.busy) / total) * 1000) / 10 : 0;
-    });
+    // The first sample's figures run from boot.
+    const cpu = cores.map((now, i) => cpuPercent(this.#previousCores[i] ?? { busy: 0, total: 0 }, now) ?? 0);
     this.#previousCores = cores;
-    const memTotal = meminfo ? meminfoMb(meminfo, "MemTotal") : 0;
-    const memFree = meminfo ? meminfoMb(meminfo, "MemAvailable") || meminfoMb(meminfo, "MemFree") : 0;
-    const swapTotal = meminfo ? meminfoMb(meminfo, "SwapTotal") : 0;
+    const ram = meminfo ? parseMeminfo(meminfo) : null;
+    const memTotal = mb(ram?.totalBytes);
+    const memFree = mb(ram?.availableBytes);
+    const swapTotal = mb(meminfo ? kibField(meminfo, "SwapTotal") : null);
     const [load1, load5, load15] = loadavg ? parseLoadAvg(loadavg) : [0, 0, 0];
     this.#keep(this.#sys, {
       timestamp,
@@ -177,7 +149,7 @@ export class PerformanceMonitor {
       mem_used_mb: memTotal - memFree,
       mem_free_mb: memFree,
       swap_total_mb: swapTotal,
-      swap_used_mb: swapTotal - (meminfo ? meminfoMb(meminfo, "SwapFree") : 0),
+      swap_used_mb: swapTotal - mb(meminfo ? kibField(meminfo, "SwapFree") : null),
       load_avg_1: load1,
       load_avg_5: load5,
       load_avg_15: load15,

@@ -218,7 +218,8 @@ export function parseRocmApps(json: string): Map<number, number> {
 }
 
 /** A `Name:   N kB` field of a /proc file (meminfo, status), in bytes, or null. */
-function kibField(text: string, name: string): number | null {
+/** A `/proc/meminfo` field (given in kB) in bytes, or null when it is absent. */
+export function kibField(text: string, name: string): number | null {
   const match = new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text);
   return match ? Number(match[1]) * 1024 : null;
 }
@@ -230,10 +231,21 @@ export function parseMeminfo(text: string): { totalBytes: number; availableBytes
   return { totalBytes: total, availableBytes: kibField(text, "MemAvailable") ?? kibField(text, "MemFree") ?? 0 };
 }
 
-/** The `cpu` line of /proc/stat (user nice system idle iowait irq softirq steal …): idle and iowait count as not busy. */
+/** The `cpu` line of /proc/stat (all CPUs together), or null. */
 export function parseCpuTicks(text: string): CpuTicks | null {
-  const fields = /^cpu +([\d ]+)$/m.exec(text)?.[1].trim().split(/\s+/).map(Number);
-  if (!fields || fields.length < 4) return null;
+  const line = /^cpu +([\d ]+)$/m.exec(text);
+  return line ? lineTicks(line[1]) : null;
+}
+
+/** Each CPU's line of /proc/stat (`cpu0`, `cpu1` …), in order. */
+export function parseCoreTicks(text: string): CpuTicks[] {
+  return [...text.matchAll(/^cpu\d+ +([\d ]+)$/gm)].flatMap((line) => lineTicks(line[1]) ?? []);
+}
+
+/** One /proc/stat CPU line's counters (user nice system idle iowait irq softirq steal …): idle and iowait count as not busy. */
+function lineTicks(counters: string): CpuTicks | null {
+  const fields = counters.trim().split(/\s+/).map(Number);
+  if (fields.length < 4) return null;
   // guest and guest_nice (fields 9 and 10) are already counted in user and nice.
   const total = fields.slice(0, 8).reduce((sum, ticks) => sum + ticks, 0);
   return { busy: total - fields[3] - (fields[4] ?? 0), total };

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type GpuSample, parseCoreTicks, parseNetDev, PerformanceMonitor } from "../../src/observability/performance.ts";
+import { parseNetDev, PerformanceMonitor } from "../../src/observability/performance.ts";
+import { type GpuReading, parseCoreTicks } from "../../src/upstream/memory-probe.ts";
 
 const MEMINFO = "MemTotal:       16384000 kB\nMemFree:         1024000 kB\nMemAvailable:    4096000 kB\nSwapTotal:       2048000 kB\nSwapFree:        1024000 kB\n";
 const NETDEV = `Inter-|   Receive                                                |  Transmit
@@ -19,7 +20,7 @@ function procStat(ticks: number, busy: [number, number]): string {
   return `cpu  0 0 0 0 0 0 0 0 0 0\n${line("cpu0", busy[0])}\n${line("cpu1", busy[1])}\nintr 1 2 3\n`;
 }
 
-const GPU: GpuSample = {
+const GPU: GpuReading = {
   index: 0, uuid: "GPU-1", name: "Fake GPU", totalBytes: 24 * 1024 ** 3, usedBytes: 6 * 1024 ** 3,
   utilPercent: 40, memoryUtilPercent: null, temperatureCelsius: 61, powerWatts: 120.5, fanPercent: null,
 };
