@@ -5,6 +5,7 @@
  * ever and 0 unloads it as soon as the request is done. The result is what
  * `Router.keepAlive` takes.
  */
+import { parseGoDuration } from "../../config/duration.ts";
 import { ModelswapError } from "../../errors.ts";
 import { echoed } from "../bounds.ts";
 
@@ -16,12 +17,6 @@ export const MAX_KEEP_ALIVE_MS = 2 ** 31 - 1;
 
 /** Longest `keep_alive` string read (a Go duration is a few characters long). */
 const MAX_DURATION_CHARS = 64;
-
-/** Milliseconds per Go duration unit. */
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** One `<number><unit>` term of a Go duration. */
-const TERM = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
 
 function invalid(value: unknown): ModelswapError {
   const shown = typeof value === "string" ? echoed(value) : typeof value;
@@ -37,14 +32,7 @@ function durationMs(text: string): number | null {
   const sign = text.startsWith("-") ? -1 : 1;
   const body = text.replace(/^[-+]/, "");
   if (/^(\d+(\.\d*)?|\.\d+)$/.test(body)) return sign * Number(body) * 1000;
-  let total = 0;
-  TERM.lastIndex = 0;
-  while (TERM.lastIndex < body.length) {
-    const match = TERM.exec(body);
-    if (!match) return null;
-    total += Number(match[1]) * UNIT_MS[match[2]];
-  }
-  return body.length === 0 ? null : sign * total;
+  return parseGoDuration(text);
 }
 
 /**
