@@ -8,8 +8,8 @@
 import { Hono } from "hono";
 import { ModelswapError } from "../errors.ts";
 import type { DeviceMemoryInfo, MemoryView, ModelMemoryInfo } from "../memory/view.ts";
+import { timeParam } from "../observability/activity-query.ts";
 import type { PerformanceMonitor } from "../observability/performance.ts";
-import { echoed } from "./bounds.ts";
 
 /** What the app gets besides its usual context: the memory and performance monitors, when the server has them. */
 export interface HardwareContext {
@@ -33,21 +33,10 @@ export function hardwareRoutes(ctx: HardwareContext): Hono {
     if (!ctx.performance) return c.json({ enabled: false }, 503);
     // Someone is looking: the GPUs are read (at most every few seconds), so the next samples include them.
     await ctx.memory?.refresh();
-    const afterText = c.req.query("after");
-    const after = afterText === undefined ? undefined : rfc3339(afterText);
-    if (after === null) {
-      throw new ModelswapError(400, "invalid_after", `invalid 'after' timestamp ${echoed(afterText!)}: use RFC 3339, e.g. 2026-01-02T15:04:05Z`);
-    }
-    return c.json({ enabled: true, ...ctx.performance.current(after) });
+    const after = timeParam(new URL(c.req.url).searchParams, "after");
+    return c.json({ enabled: true, ...ctx.performance.current(after ?? undefined) });
   });
   return app;
-}
-
-/** Milliseconds of an RFC 3339 timestamp (a date, a time and a zone), or null. */
-function rfc3339(text: string): number | null {
-  if (!/^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(text)) return null;
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? null : ms;
 }
 
 /** Memory fields for the status views: per model (declared, planned, measured) and per device (free). */

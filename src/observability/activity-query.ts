@@ -85,8 +85,8 @@ function positive(params: URLSearchParams, name: string): number | null {
   return value;
 }
 
-/** An RFC 3339 time as ms since the epoch, or null when absent. */
-function time(params: URLSearchParams, name: string): number | null {
+/** Query parameter `name` as an RFC 3339 time in ms since the epoch, null when absent or empty; anything else is a 400 naming it. */
+export function timeParam(params: URLSearchParams, name: string): number | null {
   const raw = params.get(name)?.trim();
   if (!raw) return null;
   const rfc3339 = /^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)$/;
@@ -103,8 +103,8 @@ function status(raw: string): StatusFilter {
 
 /** The query in `params`; throws a 400 naming the first bad parameter. */
 export function parseActivityQuery(params: URLSearchParams): ActivityQuery {
-  const startMs = time(params, "start");
-  const endMs = time(params, "end");
+  const startMs = timeParam(params, "start");
+  const endMs = timeParam(params, "end");
   if (startMs !== null && endMs !== null && startMs > endMs) throw bad("start must be before end");
   const minId = positive(params, "min_id");
   const maxId = positive(params, "max_id");
