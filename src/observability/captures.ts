@@ -59,10 +59,15 @@ export function captureSize(capture: Capture): number {
   return size;
 }
 
+/** Each byte as one character (code 0–255), built in slices so no call gets too many arguments. */
+function latin1(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return text;
+}
+
 function base64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
+  return btoa(latin1(bytes));
 }
 
 /** A capture as `/api/captures/:id` answers it. */
@@ -101,8 +106,7 @@ export function maskBody(bytes: Uint8Array, redact: (text: string) => string): U
     text = utf8.decode(bytes);
   } catch {
     binary = true;
-    text = "";
-    for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    text = latin1(bytes);
   }
   const masked = redact(text);
   if (masked === text) return bytes;
