@@ -53,12 +53,12 @@ export function adminRoutes(ctx: AppContext & HardwareContext): Hono {
   });
   app.get("/unload", async (c) => {
     await unloadAll();
-    return c.text("OK");
+    return c.text("OK", 200);
   });
   app.post("/api/models/unload/*", async (c) => {
     const name = decodedName(c.req.path.slice("/api/models/unload/".length));
     await ctx.router().unload([localModel(ctx.router().config, name)]);
-    return c.text("OK");
+    return c.text("OK", 200);
   });
   app.post("/api/models/forget-context/*", async (c) => {
     const name = decodedName(c.req.path.slice("/api/models/forget-context/".length));
@@ -76,7 +76,7 @@ export function adminRoutes(ctx: AppContext & HardwareContext): Hono {
   app.get("/", (c) => c.redirect("/ui", 302));
   app.get("/logs", (c) => {
     if (/text\/html/.test(c.req.header("accept") ?? "")) return c.redirect("/ui/", 302);
-    return c.text(ctx.logs.combined.history());
+    return c.text(ctx.logs.combined.history(), 200);
   });
   app.get("/logs/stream/*", (c) => logStream(ctx, c.req.path.slice("/logs/stream/".length), c.req.raw));
   app.get("/logs/stream", (c) => logStream(ctx, "", c.req.raw));

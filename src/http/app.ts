@@ -165,8 +165,9 @@ export function buildApp(ctx: AppContext & HardwareContext & ConfigEditorContext
   });
   // CORS only concerns browsers, which always send Origin; other clients skip the middleware's cost.
   app.use("*", (c, next) => (c.req.raw.headers.has("origin") || c.req.method === "OPTIONS" ? corsFor()(c, next) : next()));
-  app.get("/health", (c) => c.text("OK"));
-  app.get("/wol-health", (c) => c.text("OK"));
+  // With a status Hono sets Content-Type itself; its bare form leaves it to the server, which the guard is for most requests.
+  app.get("/health", (c) => c.text("OK", 200));
+  app.get("/wol-health", (c) => c.text("OK", 200));
   app.route("/", faviconRoutes());
   app.use("*", requireApiKey(() => config().apiKeys));
   app.use("*", (c, next) => {

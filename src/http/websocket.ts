@@ -152,7 +152,7 @@ class WebSocketRelay {
     const { request } = this.#options;
     if (!isWebSocketUpgrade(request)) {
       this.#end();
-      return new Response("expected a WebSocket upgrade (GET with `upgrade: websocket`)", { status: 400 });
+      return new Response("expected a WebSocket upgrade (GET with `upgrade: websocket`)", { status: 400, headers: { "content-type": "text/plain; charset=utf-8" } });
     }
     const failure = await this.#connect();
     if (request.signal.aborted) {
@@ -167,7 +167,7 @@ class WebSocketRelay {
     } catch (error) {
       this.#closeUpstream([1000, "client upgrade failed"]);
       this.#end();
-      return new Response(`cannot accept the WebSocket upgrade: ${(error as Error).message}`, { status: 400 });
+      return new Response(`cannot accept the WebSocket upgrade: ${(error as Error).message}`, { status: 400, headers: { "content-type": "text/plain; charset=utf-8" } });
     }
     const client = accepted.socket;
     this.#client = client;

@@ -21,6 +21,7 @@ import type {
 } from "./runtime.ts";
 import { type BunSocketApi, bunTransport, listenGuarded } from "./bun-listener.ts";
 import { ConnectionGuard } from "./connection-guard.ts";
+import { servedInGuard } from "./guard-server.ts";
 import { openFileLimit } from "./fd-budget.ts";
 import { isProcessAlive } from "./procfs.ts";
 import { absoluteUrl, formatHost, listenError, quietly } from "./shared.ts";
@@ -390,7 +391,8 @@ function serve(options: ServeOptions): Promise<HttpServer> {
       stop: (force?: boolean) => server.stop(force ?? false),
     });
   }
-  const bounded = new ConnectionGuard(limits, bunTransport(bun, server.port), { warn: options.onWarning, fdLimit: openFileLimit() });
+  const transport = servedInGuard(bunTransport(bun, server.port), { fetch: options.fetch, scheme, maxRequestBodySize: options.maxRequestBodySize });
+  const bounded = new ConnectionGuard(limits, transport, { warn: options.onWarning, fdLimit: openFileLimit() });
   let listener: ReturnType<typeof listenGuarded>;
   try {
     listener = listenGuarded(bun, options.hostname, options.port, bounded, options.tls);

@@ -18,6 +18,7 @@ import type {
   WebSocketUpgradeOptions,
 } from "./runtime.ts";
 import { ConnectionGuard } from "./connection-guard.ts";
+import { servedInGuard } from "./guard-server.ts";
 import { type DenoSocketApi, denoTransport, type GuardedListener, listenGuarded } from "./deno-listener.ts";
 import { openFileLimit } from "./fd-budget.ts";
 import { isProcessAlive } from "./procfs.ts";
@@ -233,7 +234,12 @@ function serve(options: ServeOptions): Promise<HttpServer> {
     await done;
   };
   if (!limits) return Promise.resolve({ hostname: server.addr.hostname, port: server.addr.port, stop: stopServer });
-  const bounded = new ConnectionGuard(limits, denoTransport(deno, server.addr.port), { warn: options.onWarning, fdLimit: openFileLimit() });
+  const transport = servedInGuard(denoTransport(deno, server.addr.port), {
+    fetch: options.fetch,
+    scheme: options.tls ? "https" : "http",
+    maxRequestBodySize: options.maxRequestBodySize,
+  });
+  const bounded = new ConnectionGuard(limits, transport, { warn: options.onWarning, fdLimit: openFileLimit() });
   let listener: GuardedListener;
   try {
     listener = listenGuarded(deno, options.hostname, options.port, bounded, options.tls);

@@ -345,6 +345,72 @@ describe(`runtime.serve with connection limits (${runtime.name})`, () => {
     }
   });
 
+  it("sends a streamed response's headers at once, before its first chunk (a quiet event stream is seen as open)", async () => {
+    let release = () => {};
+    const server = await runtime.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      limits: LIMITS,
+      fetch: () =>
+        new Response(
+          new ReadableStream({
+            start(controller) {
+              release = () => {
+                controller.enqueue(new TextEncoder().encode("data: first\n\n"));
+                controller.close();
+              };
+            },
+          }),
+          { headers: { "content-type": "text/event-stream" } },
+        ),
+    });
+    try {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const headers = fetch(`${base(server)}/events`);
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("no response headers within 3 s while no chunk was sent")), 3000)));
+      const response = await Promise.race([headers, late]).finally(() => clearTimeout(timer));
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("content-type"), "text/event-stream");
+      release();
+      assert.equal(await response.text(), "data: first\n\n");
+    } finally {
+      await server.stop(true);
+    }
+  });
+
+  it("serves what it does not frame itself through the runtime's server: a chunked body, Expect: 100-continue, a body over the limit", async () => {
+    const server = await runtime.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      limits: LIMITS,
+      maxRequestBodySize: 1000,
+      fetch: async (request, info) => new Response(`${request.method} got ${(await request.text()).length} from ${info.remoteAddress}`),
+    });
+    try {
+      const client = await RawSocket.open(base(server));
+      client.write("POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n");
+      await client.waitFor(/got 8 from 127\.0\.0\.1/);
+      // The connection stays usable, now on the runtime's server.
+      client.write("POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+      await client.waitFor(/got 2 from 127\.0\.0\.1/);
+      client.close();
+
+      const expecting = await RawSocket.open(base(server));
+      expecting.write("POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+      await expecting.waitFor(/100 Continue/i);
+      expecting.write("abcd");
+      await expecting.waitFor(/got 4 from/);
+      expecting.close();
+
+      const large = await fetch(`${base(server)}/d`, { method: "POST", body: "x".repeat(5000) });
+      assert.equal(large.status, 413);
+      await large.arrayBuffer();
+      assert.equal(await (await fetch(`${base(server)}/e`, { method: "POST", body: "x".repeat(900) })).text(), "POST got 900 from 127.0.0.1");
+    } finally {
+      await server.stop(true);
+    }
+  });
+
   for (const limits of [undefined, LIMITS]) {
     it(`gives an HTTP/1.0 request without Host its whole path (${limits ? "bounded" : "unbounded"})`, async () => {
       const server = await runtime.serve({
