@@ -1,8 +1,9 @@
 /**
  * Captures (llama-swap's `captureBuffer`): the headers and bodies of recent
- * requests and their answers, for `GET /api/captures/:id`. Secrets never
- * enter a capture: credential headers become `[REDACTED]` and every
- * `${env.X}` value is masked in headers and bodies. Each capture may take a
+ * requests and their answers, for `GET /api/captures/:id`. No secret
+ * leaves a capture: credential headers become `[REDACTED]` and every
+ * `${env.X}` value is masked in headers and bodies, when the capture is
+ * first read or written to the store (off the request path). Each capture may take a
  * share of the buffer; a response is teed into it only up to that share
  * (then marked truncated), so capturing never holds a whole stream nor
  * slows it. The buffer keeps the newest captures within its byte budget.
@@ -32,10 +33,27 @@ export interface CaptureJson {
   resp_body_truncated: boolean;
 }
 
+/**
+ * A capture as the stores keep it: its size known at once, its secrets
+ * masked the first time it is read (served or written to the store), so
+ * that masking is no work on the request path.
+ */
+export interface KeptCapture {
+  /** Bytes it takes in the buffer (see {@link captureSize}). */
+  readonly size: number;
+  /** The capture with every secret masked (made once). */
+  masked(): Capture;
+}
+
+/** A capture that is masked already (one read back from the store, or built by hand). */
+export function keptCapture(capture: Capture): KeptCapture {
+  return { size: captureSize(capture), masked: () => capture };
+}
+
 /** Where captures are kept by activity id: the in-memory buffer or the SQLite store. */
 export interface CaptureStore {
   /** Keep `capture` as activity `id`'s; false when it is not kept (captures off, or larger than the budget). */
-  add(id: number, capture: Capture): boolean;
+  add(id: number, capture: KeptCapture): boolean;
   get(id: number): Capture | null;
   has(id: number): boolean;
 }
@@ -82,6 +100,26 @@ export function captureJson(id: number, capture: Capture): CaptureJson {
     req_body_truncated: capture.reqTruncated,
     resp_body_truncated: capture.respTruncated,
   };
+}
+
+/** The header text of `headers`, as {@link captureSize} counts it. */
+function headersSize(headers: Headers): number {
+  let size = 0;
+  for (const [name, value] of headers) size += name.length + value.length;
+  return size;
+}
+
+function concatBytes(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  let length = 0;
+  for (const chunk of chunks) length += chunk.byteLength;
+  const all = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return all;
 }
 
 /** Headers as one value per name, credentials redacted and secrets masked in the rest. */
@@ -137,42 +175,50 @@ export class CaptureDraft {
     this.#headers = headers;
   }
 
-  /** The request body as the upstream receives it (a copy of its start only). */
+  /** The request body as the upstream receives it (its start only; never changed once sent, so not copied). */
   requestBody(bytes: Uint8Array): void {
     const room = this.#requestRoom();
     this.#requestTruncated = bytes.byteLength > room;
-    this.#request = bytes.slice(0, room + MASK_MARGIN);
+    this.#request = bytes.subarray(0, room + MASK_MARGIN);
   }
 
-  /** A response chunk on its way to the client: copied while its share has room, then only marked truncated. */
+  /** A response chunk on its way to the client: kept while its share has room (chunks are never reused), then only marked truncated. */
   responseChunk(chunk: Uint8Array): void {
     const room = this.#responseRoom() + MASK_MARGIN - this.#responseBytes;
     if (room <= 0) {
       this.#responseTruncated = true;
       return;
     }
-    const kept = chunk.slice(0, room);
+    const kept = chunk.subarray(0, room);
     this.#chunks.push(kept);
     this.#responseBytes += kept.byteLength;
     if (this.#responseBytes > this.#responseRoom()) this.#responseTruncated = true;
   }
 
-  /** The finished capture: secrets masked, then each body cut to its share. */
-  finish(responseHeaders: Headers, redact: (text: string) => string): Capture {
-    const response = new Uint8Array(this.#responseBytes);
-    let at = 0;
-    for (const chunk of this.#chunks) {
-      response.set(chunk, at);
-      at += chunk.byteLength;
-    }
+  /** The finished capture, masked when first read: secrets masked, then each body cut to its share. */
+  finish(responseHeaders: Headers, redact: (text: string) => string): KeptCapture {
+    const path = this.#path;
+    const requestHeaders = this.#headers;
+    const request = this.#request;
+    const chunks = this.#chunks;
+    const requestRoom = this.#requestRoom();
+    const responseRoom = this.#responseRoom();
+    const flags = { reqTruncated: this.#requestTruncated, respTruncated: this.#responseTruncated };
+    let masked: Capture | null = null;
     return {
-      reqPath: this.#path,
-      reqHeaders: maskHeaders(this.#headers, redact),
-      reqBody: maskBody(this.#request, redact).subarray(0, this.#requestRoom()),
-      respHeaders: maskHeaders(responseHeaders, redact),
-      respBody: maskBody(response, redact).subarray(0, this.#responseRoom()),
-      reqTruncated: this.#requestTruncated,
-      respTruncated: this.#responseTruncated,
+      size: path.length + headersSize(requestHeaders) + headersSize(responseHeaders) + Math.min(request.byteLength, requestRoom) +
+        Math.min(this.#responseBytes, responseRoom),
+      masked() {
+        masked ??= {
+          reqPath: path,
+          reqHeaders: maskHeaders(requestHeaders, redact),
+          reqBody: maskBody(request, redact).subarray(0, requestRoom),
+          respHeaders: maskHeaders(responseHeaders, redact),
+          respBody: maskBody(concatBytes(chunks), redact).subarray(0, responseRoom),
+          ...flags,
+        };
+        return masked;
+      },
     };
   }
 
@@ -187,7 +233,7 @@ export class CaptureDraft {
 
 /** The in-memory captures: newest kept, oldest dropped first, within a byte budget read at every add. */
 export class CaptureBuffer implements CaptureStore {
-  readonly #captures = new Map<number, { capture: Capture; size: number }>();
+  readonly #captures = new Map<number, KeptCapture>();
   readonly #budget: () => number;
   #bytes = 0;
 
@@ -201,21 +247,21 @@ export class CaptureBuffer implements CaptureStore {
     return this.#bytes;
   }
 
-  add(id: number, capture: Capture): boolean {
+  add(id: number, capture: KeptCapture): boolean {
     const budget = this.#budget();
-    const size = captureSize(capture);
+    const { size } = capture;
     if (size > budget) {
       if (budget === 0) this.#evictTo(0);
       return false;
     }
     this.#evictTo(budget - size);
-    this.#captures.set(id, { capture, size });
+    this.#captures.set(id, capture);
     this.#bytes += size;
     return true;
   }
 
   get(id: number): Capture | null {
-    return this.#captures.get(id)?.capture ?? null;
+    return this.#captures.get(id)?.masked() ?? null;
   }
 
   has(id: number): boolean {

@@ -66,7 +66,9 @@ export class InflightRequest {
   readonly #owner: InflightRequests;
   readonly #control: CancelControl;
   #requestHeaders: Record<string, string> | null = null;
-  #responseHeaders: Record<string, string> = {};
+  /** The answer's headers as received; masked when the entry is first shown. */
+  #responseHeaders: Headers | null = null;
+  #maskedResponseHeaders: Record<string, string> | null = null;
   #bytes = 0;
   #waiting = true;
   /** When this request's last update went out (ms), and whether a newer one is due. */
@@ -88,7 +90,7 @@ export class InflightRequest {
 
   /** The answer's headers (what the client gets). */
   responded(headers: Headers): void {
-    this.#responseHeaders = maskHeaders(headers, this.#owner.redact);
+    this.#responseHeaders = headers;
     this.#owner.changed(this, true);
   }
 
@@ -117,6 +119,7 @@ export class InflightRequest {
   entry(now: number): InflightEntry {
     const start = this.#start;
     this.#requestHeaders ??= maskHeaders(start.headers, this.#owner.redact);
+    if (this.#responseHeaders) this.#maskedResponseHeaders ??= maskHeaders(this.#responseHeaders, this.#owner.redact);
     return {
       id: this.id,
       timestamp: new Date(start.startedAt).toISOString(),
@@ -125,7 +128,7 @@ export class InflightRequest {
       method: start.method,
       req_headers: this.#requestHeaders,
       remote_ip: start.remoteAddress,
-      resp_headers: this.#responseHeaders,
+      resp_headers: this.#maskedResponseHeaders ?? {},
       resp_bytes: this.#bytes,
       elapsed_ms: Math.max(0, Math.round(now - start.startedAt)),
       stream: start.stream,

@@ -9,7 +9,7 @@
  */
 import { ModelswapError } from "../errors.ts";
 import type { RequestEnd, RequestObservation } from "../observer.ts";
-import { type Capture, CaptureDraft } from "./captures.ts";
+import { CaptureDraft, type KeptCapture } from "./captures.ts";
 import type { InflightRequest, InflightRequests } from "./inflight.ts";
 
 /** The error code of a request ended by `POST /api/inflight/:id/cancel` (status 499). */
@@ -33,7 +33,7 @@ export interface EndDetails {
   /** The answer's content type ("" when none). */
   contentType: string;
   /** The request's capture, or null when captures are off. */
-  capture: Capture | null;
+  capture: KeptCapture | null;
 }
 
 /** An observation whose end can carry the details. */

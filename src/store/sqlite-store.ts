@@ -11,7 +11,7 @@ import type { ActivityStore } from "../observability/activity.ts";
 import type { ActivityPage, ActivityQuery, SortKey } from "../observability/activity-query.ts";
 import { type ActivityInput, type ActivityRecord, completeRecord } from "../observability/activity-record.ts";
 import { type ActivityStats, llamaRow } from "../observability/activity-stats.ts";
-import { type Capture, captureSize, type CaptureStore } from "../observability/captures.ts";
+import type { CaptureStore, KeptCapture } from "../observability/captures.ts";
 import type { ObservabilityStore, StoreCounters, StoreLimits } from "../observability/persistence.ts";
 import { type RowFigures, StatsIndex } from "./stats-index.ts";
 import { WriteQueue } from "./write-queue.ts";
@@ -19,7 +19,7 @@ import { WriteQueue } from "./write-queue.ts";
 /** What waits to be written. */
 type Item =
   | { kind: "activity"; record: ActivityRecord }
-  | { kind: "capture"; id: number; capture: Capture }
+  | { kind: "capture"; id: number; capture: KeptCapture }
   | { kind: "uncapture"; id: number };
 
 /** The column each sort key orders by. */
@@ -185,7 +185,7 @@ export class SqliteStore implements ObservabilityStore {
     }
     this.#queue = new WriteQueue<Item>({
       write: (batch) => this.#write(batch),
-      sizeOf: (item) => (item.kind === "activity" ? ROW_BYTES : item.kind === "capture" ? captureSize(item.capture) : 16),
+      sizeOf: (item) => (item.kind === "activity" ? ROW_BYTES : item.kind === "capture" ? item.capture.size : 16),
       onError: (error, failures) => this.#cannotWrite(error, failures),
       onRecovered: (failures) => this.#warn(`store.path ${this.#path}: writing again after ${failures} failed tries`),
     });
@@ -222,8 +222,8 @@ export class SqliteStore implements ObservabilityStore {
         if (item.kind === "activity") s.insertActivity.run(...rowValues(item.record));
         else if (item.kind === "uncapture") s.deleteCapture.run(item.id);
         else {
-          const c = item.capture;
-          s.insertCapture.run(item.id, captureSize(c), c.reqPath, JSON.stringify(c.reqHeaders), c.reqBody, JSON.stringify(c.respHeaders), c.respBody, c.reqTruncated ? 1 : 0, c.respTruncated ? 1 : 0);
+          const c = item.capture.masked(); // masked here, in the batch, not on the request path
+          s.insertCapture.run(item.id, item.capture.size, c.reqPath, JSON.stringify(c.reqHeaders), c.reqBody, JSON.stringify(c.respHeaders), c.respBody, c.reqTruncated ? 1 : 0, c.respTruncated ? 1 : 0);
         }
       }
       s.pruneActivity.run(this.#nextId - 1 - this.#limits().maxRows);
@@ -290,9 +290,9 @@ export class SqliteStore implements ObservabilityStore {
 
   #captureStore(): CaptureStore {
     return {
-      add: (id: number, capture: Capture) => {
+      add: (id: number, capture: KeptCapture) => {
         const budget = this.#limits().captureBytes;
-        const size = captureSize(capture);
+        const { size } = capture;
         this.#evictCapturesTo(size > budget ? 0 : budget - size);
         if (size > budget) return false;
         this.#captureSizes.set(id, size);
@@ -303,7 +303,7 @@ export class SqliteStore implements ObservabilityStore {
       get: (id: number) => {
         if (!this.#captureSizes.has(id)) return null;
         const waiting = this.#queue.find((item) => item.kind === "capture" && item.id === id);
-        if (waiting?.kind === "capture") return waiting.capture;
+        if (waiting?.kind === "capture") return waiting.capture.masked();
         const row = this.#statements.capture.get(id);
         if (!row) return null;
         return {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Redactor } from "../../src/logging/logger.ts";
-import { type Capture, CaptureBuffer, CaptureDraft, captureJson, captureShare, captureSize } from "../../src/observability/captures.ts";
+import { type Capture, CaptureBuffer, CaptureDraft, captureJson, captureShare, captureSize, keptCapture } from "../../src/observability/captures.ts";
 
 const SECRET = "sk-live-0123456789abcdef";
 const redactor = new Redactor();
@@ -32,7 +32,7 @@ describe("captures", () => {
     capture.requestBody(encoder.encode(JSON.stringify({ model: "m", messages: [{ role: "user", content: `my key is ${SECRET}` }] })));
     capture.responseChunk(encoder.encode(`data: {"echo":"${SECRET.slice(0, 10)}`));
     capture.responseChunk(encoder.encode(`${SECRET.slice(10)}"}\n\n`));
-    const done = capture.finish(new Headers({ "set-cookie": "a=b", "content-type": "text/event-stream", "x-upstream": SECRET }), redactor.apply);
+    const done = capture.finish(new Headers({ "set-cookie": "a=b", "content-type": "text/event-stream", "x-upstream": SECRET }), redactor.apply).masked();
     assert.equal(done.reqHeaders.authorization, "[REDACTED]");
     assert.equal(done.reqHeaders["x-api-key"], "[REDACTED]");
     assert.equal(done.reqHeaders["proxy-authorization"], "[REDACTED]");
@@ -52,7 +52,7 @@ describe("captures", () => {
     const capture = draft(64 * 1024);
     const upload = new Uint8Array([0xff, 0xfe, 0x00, ...encoder.encode(`name="key"\r\n\r\n${SECRET}\r\n`), 0x80, 0x81]);
     capture.requestBody(upload);
-    const done = capture.finish(new Headers(), redactor.apply);
+    const done = capture.finish(new Headers(), redactor.apply).masked();
     assert.deepEqual([...done.reqBody.slice(0, 3)], [0xff, 0xfe, 0x00]);
     assert.deepEqual([...done.reqBody.slice(-2)], [0x80, 0x81]);
     const latin = String.fromCharCode(...done.reqBody);
@@ -68,7 +68,7 @@ describe("captures", () => {
     // The share ends inside the secret: 300 + 1500 + 200 = 2000.
     capture.responseChunk(encoder.encode("z".repeat(190) + SECRET + "tail"));
     for (let i = 0; i < 1000; i++) capture.responseChunk(chunk); // 500 KB more: none of it is held
-    const done = capture.finish(new Headers(), redactor.apply);
+    const done = capture.finish(new Headers(), redactor.apply).masked();
     assert.equal(done.respTruncated, true);
     assert.equal(done.reqTruncated, false);
     assert.equal(done.reqBody.byteLength + done.respBody.byteLength, share);
@@ -82,7 +82,7 @@ describe("captures", () => {
     const capture = draft(1000);
     capture.requestBody(encoder.encode("q".repeat(5000)));
     capture.responseChunk(encoder.encode("r".repeat(100)));
-    const done = capture.finish(new Headers(), redactor.apply);
+    const done = capture.finish(new Headers(), redactor.apply).masked();
     assert.equal(done.reqBody.byteLength, 500);
     assert.equal(done.reqTruncated, true);
     assert.equal(done.respBody.byteLength, 100);
@@ -101,17 +101,17 @@ describe("captures", () => {
       reqTruncated: false,
       respTruncated: false,
     });
-    for (let id = 1; id <= 10; id++) assert.equal(buffer.add(id, capture(500)), true);
+    for (let id = 1; id <= 10; id++) assert.equal(buffer.add(id, keptCapture(capture(500))), true);
     assert.deepEqual([...Array(10).keys()].map((i) => buffer.has(i + 1)), [false, false, false, false, false, false, true, true, true, true]);
     assert.ok(buffer.bytes <= budget);
-    assert.equal(buffer.add(11, capture(2500)), false, "larger than the whole budget: not kept");
+    assert.equal(buffer.add(11, keptCapture(capture(2500))), false, "larger than the whole budget: not kept");
     assert.ok(buffer.has(10));
     budget = 1000;
-    buffer.add(12, capture(500));
+    buffer.add(12, keptCapture(capture(500)));
     assert.deepEqual([buffer.has(10), buffer.has(11), buffer.has(12)], [true, false, true]);
     assert.equal(buffer.get(9), null);
     budget = 0;
-    assert.equal(buffer.add(13, capture(10)), false);
+    assert.equal(buffer.add(13, keptCapture(capture(10))), false);
     assert.equal(buffer.bytes, 0);
     assert.equal(buffer.has(12), false);
     assert.equal(captureShare(5 * 1024 * 1024), 1310720);

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { parseActivityQuery } from "../../src/observability/activity-query.ts";
 import type { ActivityInput } from "../../src/observability/activity-record.ts";
-import type { Capture } from "../../src/observability/captures.ts";
+import { keptCapture, type KeptCapture } from "../../src/observability/captures.ts";
 import type { Database } from "../../src/runtime/runtime.ts";
 import { openStore, StoreError } from "../../src/store/open.ts";
 import { SCHEMA_VERSION } from "../../src/store/schema.ts";
@@ -66,7 +66,7 @@ function input(model: string, extra: Partial<ActivityInput> = {}): ActivityInput
   };
 }
 
-const capture = (text: string): Capture => ({
+const capture = (text: string): KeptCapture => keptCapture({
   reqPath: "/v1/chat/completions",
   reqHeaders: { authorization: "[REDACTED]" },
   reqBody: new TextEncoder().encode(text),
