@@ -66,6 +66,8 @@ const REASONS: Record<number, string> = {
 
 /** A Host this file takes as it is (a name or address, and a port); anything else is the runtime server's to judge. */
 const HOST = /^[\w.\-]+(:\d{1,5})?$|^\[[\d:a-fA-F.]+\](:\d{1,5})?$/;
+/** Answers of a known length up to this size are read whole rather than streamed. */
+const SMALL_BODY_BYTES = 256 * 1024;
 /** The most one write gathers from chunks that are already there. */
 const MAX_BATCH_BYTES = 64 * 1024;
 const NOT_READY = Symbol("not ready");
@@ -333,6 +335,12 @@ class InGuardEndpoint implements GuardSocket {
     }
     const chunked = length < 0;
     head += chunked ? "transfer-encoding: chunked\r\n\r\n" : `content-length: ${length}\r\n\r\n`;
+    if (!chunked && length <= SMALL_BODY_BYTES) {
+      // A small answer of known length (a JSON completion): read whole and sent with its head in one write.
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      if (bytes.length !== length) throw new Error("the body does not match its Content-Length");
+      return this.#send(concat([encoder.encode(head), bytes]));
+    }
     const reader = body.getReader();
     this.#reader = reader;
     let headBytes: Uint8Array | null = encoder.encode(head);
