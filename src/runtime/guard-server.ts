@@ -130,35 +130,43 @@ interface RequestHead {
 function parseHead(head: Uint8Array, options: GuardServeOptions): RequestHead | null {
   const text = decoder.decode(head);
   if (text.includes("\uFFFD")) return null;
-  const lines = text.split(/\r?\n/);
-  const [method, target, version] = lines[0].split(" ");
+  let lineEnd = text.indexOf("\n");
+  const [method, target, version] = text.slice(0, text.charCodeAt(lineEnd - 1) === CR ? lineEnd - 1 : lineEnd).split(" ");
   if (version !== "HTTP/1.1" || !target || target.charCodeAt(0) !== 47) return null;
   const headers: [string, string][] = [];
   let host = "";
   let bodyLength = 0;
   let close = false;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
-    if (line === "") continue;
-    const colon = line.indexOf(":");
-    if (colon <= 0) return null;
-    const name = line.slice(0, colon).toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    switch (name) {
-      case "host":
-        host = value;
+  for (let at = lineEnd + 1; at < text.length; at = lineEnd + 1) {
+    lineEnd = text.indexOf("\n", at);
+    if (lineEnd === -1) lineEnd = text.length;
+    const colon = text.indexOf(":", at);
+    if (colon === -1 || colon > lineEnd) {
+      if (text.slice(at, lineEnd).trim() === "") continue; // the empty line that ends the head
+      return null;
+    }
+    if (colon === at) return null;
+    const name = text.slice(at, colon).toLowerCase();
+    const value = text.slice(colon + 1, lineEnd).trim();
+    // Only the fields read here are compared (by length first: most are none of them).
+    switch (name.length) {
+      case 4:
+        if (name === "host") host = value;
         break;
-      case "content-length":
-        if (!/^\d{1,15}$/.test(value)) return null;
-        bodyLength = Number(value);
+      case 14:
+        if (name === "content-length") {
+          if (!/^\d{1,15}$/.test(value)) return null;
+          bodyLength = Number(value);
+        }
         break;
-      case "connection":
-        close = /(^|,)\s*close\s*(,|$)/i.test(value);
+      case 10:
+        if (name === "connection") close = /(^|,)\s*close\s*(,|$)/i.test(value);
         break;
-      case "transfer-encoding":
-      case "upgrade":
-      case "expect":
-        return null;
+      case 17:
+      case 7:
+      case 6:
+        if (name === "transfer-encoding" || name === "upgrade" || name === "expect") return null;
+        break;
     }
     headers.push([name, value]);
   }
