@@ -15,6 +15,8 @@ const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "transfer-en
 /** Credentials of the client are for modelswap, never for the servers behind it. */
 const CLIENT_CREDENTIALS = ["authorization", "x-api-key", "cookie"];
 const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...CLIENT_CREDENTIALS]);
+/** Response headers never passed back: hop-by-hop ones, and the encoding fetch has already undone. */
+const NOT_RELAYED_BACK = new Set(["connection", "keep-alive", "transfer-encoding", "content-encoding"]);
 /** Complete answers up to this size are read at once instead of streamed. */
 const SMALL_BODY_BYTES = 256 * 1024;
 /** The most a streamed answer's read takes at once where the reader brings its buffer. */
@@ -28,7 +30,8 @@ const clientGone = () => new ModelswapError(499, "client_closed", CLIENT_GONE);
 /** Headers for the upstream request: hop-by-hop and client credentials removed. */
 export function upstreamHeaders(incoming: Headers): Headers {
   const headers = new Headers();
-  for (const [name, value] of incoming) if (!NOT_FORWARDED.has(name)) headers.append(name, value);
+  // forEach, not for…of: Deno's Headers iterator costs several µs per call.
+  incoming.forEach((value, name) => NOT_FORWARDED.has(name) || headers.append(name, value));
   return headers;
 }
 
@@ -38,8 +41,9 @@ export function upstreamHeaders(incoming: Headers): Headers {
  * and event streams marked unbuffered (and uncached) for reverse proxies such as nginx.
  */
 export function clientHeaders(response: Response): { headers: Headers; isEventStream: boolean } {
-  const headers = new Headers(response.headers);
-  for (const name of ["connection", "keep-alive", "transfer-encoding", "content-encoding"]) headers.delete(name);
+  // Copied field by field with forEach: `new Headers(headers)` walks Deno's slow Headers iterator (~14 µs).
+  const headers = new Headers();
+  response.headers.forEach((value, name) => NOT_RELAYED_BACK.has(name) || headers.append(name, value));
   if (response.headers.has("content-encoding")) headers.delete("content-length");
   const isEventStream = /text\/event-stream/i.test(headers.get("content-type") ?? "");
   if (isEventStream) {

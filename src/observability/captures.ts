@@ -105,7 +105,7 @@ export function captureJson(id: number, capture: Capture): CaptureJson {
 /** The header text of `headers`, as {@link captureSize} counts it. */
 function headersSize(headers: Headers): number {
   let size = 0;
-  for (const [name, value] of headers) size += name.length + value.length;
+  headers.forEach((value, name) => (size += name.length + value.length)); // forEach: cheaper than Deno's Headers iterator
   return size;
 }
 
@@ -125,7 +125,7 @@ function concatBytes(chunks: Uint8Array[]): Uint8Array {
 /** Headers as one value per name, credentials redacted and secrets masked in the rest. */
 export function maskHeaders(headers: Headers, redact: (text: string) => string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of headers) out[name] = SENSITIVE.has(name) ? "[REDACTED]" : redact(value);
+  headers.forEach((value, name) => (out[name] = SENSITIVE.has(name) ? "[REDACTED]" : redact(value)));
   return out;
 }
 

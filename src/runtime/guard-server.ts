@@ -327,11 +327,12 @@ class InGuardEndpoint implements GuardSocket {
     const length = declared !== null && /^\d+$/.test(declared) ? Number(declared) : -1;
     let head = `HTTP/1.1 ${status} ${response.statusText || REASONS[status] || ""}\r\n`;
     let dated = false;
-    for (const [name, value] of response.headers) {
-      if (FRAMING_FIELDS.has(name)) continue;
+    // forEach, not for…of: Deno's Headers iterator costs several µs per call.
+    response.headers.forEach((value, name) => {
+      if (FRAMING_FIELDS.has(name)) return;
       if (name === "date") dated = true;
       head += `${name}: ${value}\r\n`;
-    }
+    });
     if (!dated) head += `date: ${httpDate()}\r\n`;
     if (request.close) head += "connection: close\r\n";
     const body = bodiless ? null : response.body;
