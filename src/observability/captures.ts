@@ -157,11 +157,58 @@ export function maskBody(bytes: Uint8Array, redact: (text: string) => string): U
  */
 const MASK_MARGIN = 4096;
 
-/** Collects one exchange while it runs, within its share of the buffer. */
+/**
+ * The response bytes that captures still being collected may hold
+ * together: the buffer's size again, so that many long streams at once do
+ * not each hold a full share. Room a draft took comes back when it is
+ * finished (its bytes are then the buffer's to count), or when a draft that
+ * was never finished is collected.
+ */
+export class DraftBudget {
+  #used = 0;
+  readonly #limit: () => number;
+  readonly #abandoned = new FinalizationRegistry<{ bytes: number }>((held) => this.give(held.bytes));
+
+  /** @param limit the bytes drafts may hold together (read at every take, so a reload applies) */
+  constructor(limit: () => number) {
+    this.#limit = limit;
+  }
+
+  /** Bytes held by drafts now. */
+  get used(): number {
+    return this.#used;
+  }
+
+  /** Take up to `bytes` for a draft; returns how many it may keep. */
+  take(bytes: number): number {
+    const granted = Math.max(0, Math.min(bytes, this.#limit() - this.#used));
+    this.#used += granted;
+    return granted;
+  }
+
+  give(bytes: number): void {
+    this.#used = Math.max(0, this.#used - bytes);
+  }
+
+  /** @internal Give `held.bytes` back if `draft` is collected before it gave them back itself. */
+  watch(draft: object, held: { bytes: number }): void {
+    this.#abandoned.register(draft, held, held);
+  }
+
+  /** @internal `held` was given back by its draft. */
+  unwatch(held: { bytes: number }): void {
+    this.#abandoned.unregister(held);
+  }
+}
+
+/** Collects one exchange while it runs, within its share of the buffer and the drafts' common budget. */
 export class CaptureDraft {
   readonly #share: number;
   readonly #path: string;
   readonly #headers: Headers;
+  readonly #budget: DraftBudget;
+  /** Response bytes taken from the budget (given back at finish). */
+  readonly #held = { bytes: 0 };
   #request: Uint8Array = new Uint8Array();
   #requestTruncated = false;
   readonly #chunks: Uint8Array[] = [];
@@ -169,10 +216,11 @@ export class CaptureDraft {
   #responseTruncated = false;
 
   /** @param share bytes this capture may hold in all; the request body gets at most half */
-  constructor(share: number, path: string, headers: Headers) {
+  constructor(share: number, path: string, headers: Headers, budget: DraftBudget) {
     this.#share = share;
     this.#path = path;
     this.#headers = headers;
+    this.#budget = budget;
   }
 
   /** The request body as the upstream receives it (its start only; never changed once sent, so not copied). */
@@ -189,14 +237,25 @@ export class CaptureDraft {
       this.#responseTruncated = true;
       return;
     }
-    const kept = chunk.subarray(0, room);
-    this.#chunks.push(kept);
-    this.#responseBytes += kept.byteLength;
-    if (this.#responseBytes > this.#responseRoom()) this.#responseTruncated = true;
+    const wanted = Math.min(chunk.byteLength, room);
+    const granted = this.#budget.take(wanted);
+    if (granted === 0) {
+      this.#responseTruncated = true;
+      return;
+    }
+    if (this.#held.bytes === 0) this.#budget.watch(this, this.#held);
+    this.#held.bytes += granted;
+    this.#chunks.push(chunk.subarray(0, granted));
+    this.#responseBytes += granted;
+    if (granted < wanted || this.#responseBytes > this.#responseRoom()) this.#responseTruncated = true;
   }
 
   /** The finished capture, masked when first read: secrets masked, then each body cut to its share. */
   finish(responseHeaders: Headers, redact: (text: string) => string): KeptCapture {
+    // From here the buffer counts these bytes (or drops them): the drafts' budget has them back.
+    this.#budget.give(this.#held.bytes);
+    this.#budget.unwatch(this.#held);
+    this.#held.bytes = 0;
     const path = this.#path;
     const requestHeaders = this.#headers;
     const request = this.#request;

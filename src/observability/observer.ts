@@ -15,7 +15,7 @@ import type { SwapPlan } from "../scheduler/effects.ts";
 import type { ModelState } from "../upstream/state.ts";
 import { type ActivityRecord, ActivityLog, type ActivityStore } from "./activity.ts";
 import { type LlamaActivityRow, llamaRow } from "./activity-stats.ts";
-import { CaptureBuffer, captureShare, type CaptureStore } from "./captures.ts";
+import { CaptureBuffer, captureShare, type CaptureStore, DraftBudget } from "./captures.ts";
 import { EventFeed, type EventFeedOptions } from "./events.ts";
 import { InflightRequests } from "./inflight.ts";
 import { LLAMA_SWAP_FORMAT, type LlamaModel, llamaSwapFormat } from "./llama-events.ts";
@@ -84,6 +84,8 @@ export class Observability implements Observer {
   readonly #loadIntervalMs: number;
   readonly #unsubscribe: Array<() => void> = [];
   readonly #tappedModels = new Set<string>();
+  /** Response bytes of captures still being collected: the capture buffer's size again, shared. */
+  readonly #drafts = new DraftBudget(() => this.#captureBudget());
   #modelsTimer: ReturnType<typeof setTimeout> | undefined;
   #lastModelsAt = 0;
   #activeProfile: () => string | null = () => null;
@@ -138,6 +140,7 @@ export class Observability implements Observer {
     return new TrackedRequest({
       inflight: this.inflight,
       captureShare: () => captureShare(this.#captureBudget()),
+      drafts: this.#drafts,
       redact: this.#logs.redactor.apply,
       observe: (info) => this.#observe(info, { at: info.arrivedAt, perf: info.arrivedPerf }),
     }, init);

@@ -9,7 +9,7 @@
  */
 import { ModelswapError } from "../errors.ts";
 import type { RequestEnd, RequestObservation } from "../observer.ts";
-import { CaptureDraft, type KeptCapture } from "./captures.ts";
+import { CaptureDraft, type DraftBudget, type KeptCapture } from "./captures.ts";
 import type { InflightRequest, InflightRequests } from "./inflight.ts";
 
 /** The error code of a request ended by `POST /api/inflight/:id/cancel` (status 499). */
@@ -46,6 +46,8 @@ export interface TrackingDeps {
   inflight: InflightRequests;
   /** Bytes one capture may take now (0: captures are off). */
   captureShare(): number;
+  /** What captures being collected may hold together. */
+  drafts: DraftBudget;
   /** Masks `${env.X}` values. */
   redact(text: string): string;
   /** Start recording the request (activity, metrics, events). */
@@ -71,7 +73,7 @@ export class TrackedRequest {
     this.#deps = deps;
     this.#init = init;
     const share = deps.captureShare();
-    this.#capture = share > 0 ? new CaptureDraft(share, init.path, init.headers) : null;
+    this.#capture = share > 0 ? new CaptureDraft(share, init.path, init.headers, deps.drafts) : null;
   }
 
   /**

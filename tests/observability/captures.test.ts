@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Redactor } from "../../src/logging/logger.ts";
-import { type Capture, CaptureBuffer, CaptureDraft, captureJson, captureShare, captureSize, keptCapture } from "../../src/observability/captures.ts";
+import { type Capture, CaptureBuffer, CaptureDraft, captureJson, captureShare, captureSize, DraftBudget, keptCapture } from "../../src/observability/captures.ts";
 
 const SECRET = "sk-live-0123456789abcdef";
 const redactor = new Redactor();
@@ -15,8 +15,8 @@ redactor.set([SECRET]);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function draft(share: number, headers: Record<string, string> = {}) {
-  return new CaptureDraft(share, "/v1/chat/completions", new Headers(headers));
+function draft(share: number, headers: Record<string, string> = {}, budget = new DraftBudget(() => Infinity)) {
+  return new CaptureDraft(share, "/v1/chat/completions", new Headers(headers), budget);
 }
 
 describe("captures", () => {
@@ -87,6 +87,23 @@ describe("captures", () => {
     assert.equal(done.reqTruncated, true);
     assert.equal(done.respBody.byteLength, 100);
     assert.equal(done.respTruncated, false);
+  });
+
+  test("captures still being collected hold at most the buffer's size together; a finished one gives its room back", () => {
+    const budget = new DraftBudget(() => 3000);
+    const streams = [1, 2, 3].map(() => draft(2000, {}, budget));
+    const chunk = encoder.encode("e".repeat(1000));
+    for (let i = 0; i < 3; i++) for (const stream of streams) stream.responseChunk(chunk);
+    assert.equal(budget.used, 3000, "three long streams at once: 3000 bytes held, not 3 × 2000");
+    const [first, second] = streams.slice(0, 2).map((stream) => stream.finish(new Headers(), redactor.apply).masked());
+    assert.equal(first.respBody.byteLength, 1000);
+    assert.equal(first.respTruncated, true, "a draft refused room is marked truncated");
+    assert.equal(second.respBody.byteLength, 1000);
+    assert.equal(budget.used, 1000, "two finished drafts gave their room back");
+    const later = draft(2000, {}, budget);
+    later.responseChunk(chunk);
+    later.responseChunk(chunk);
+    assert.equal(later.finish(new Headers(), redactor.apply).masked().respBody.byteLength, 2000, "the room is there again for the next");
   });
 
   test("the buffer keeps the newest captures within its budget, read at every add; 0 turns it off", () => {
