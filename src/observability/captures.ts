@@ -245,7 +245,7 @@ export class CaptureDraft {
     }
     if (this.#held.bytes === 0) this.#budget.watch(this, this.#held);
     this.#held.bytes += granted;
-    this.#chunks.push(chunk.subarray(0, granted));
+    this.#chunks.push(granted === chunk.byteLength ? chunk : chunk.subarray(0, granted)); // a view only when cut: it is not free per chunk
     this.#responseBytes += granted;
     if (granted < wanted || this.#responseBytes > this.#responseRoom()) this.#responseTruncated = true;
   }

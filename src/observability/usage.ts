@@ -135,9 +135,10 @@ export class UsageScanner {
   }
 
   #sseLine(line: string): void {
+    // Most events carry neither: they are passed over before any slicing.
+    if (!line.includes('"usage"') && !line.includes('"timings"')) return;
     if (!line.startsWith("data:")) return;
     const payload = line.slice(5).trim();
-    if (!payload.includes('"usage"') && !payload.includes('"timings"')) return;
     try {
       this.#apply(JSON.parse(payload));
     } catch {
