@@ -5,6 +5,8 @@
  * wait; the rest is dropped and counted, and a marker says how much once
  * writing goes on — the router keeps serving either way.
  */
+import { concatBytes } from "../bytes.ts";
+
 const encoder = new TextEncoder();
 
 /** Bytes of log text that may wait for a slow stdout before text is dropped. */
@@ -48,21 +50,10 @@ export class StdoutSink {
         this.#dropped = 0;
         await this.#write(marker).catch(() => {});
       }
-      const batch = concat(this.#queue);
+      const batch = concatBytes(this.#queue);
       this.#queue = [];
       await this.#write(batch).catch(() => {});
       this.#pending -= batch.length;
     }
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }

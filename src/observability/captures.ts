@@ -8,6 +8,7 @@
  * (then marked truncated), so capturing never holds a whole stream nor
  * slows it. The buffer keeps the newest captures within its byte budget.
  */
+import { concatBytes } from "../bytes.ts";
 
 /** One captured exchange, bodies as raw bytes. */
 export interface Capture {
@@ -107,19 +108,6 @@ function headersSize(headers: Headers): number {
   let size = 0;
   headers.forEach((value, name) => (size += name.length + value.length)); // forEach: cheaper than Deno's Headers iterator
   return size;
-}
-
-function concatBytes(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  let length = 0;
-  for (const chunk of chunks) length += chunk.byteLength;
-  const all = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return all;
 }
 
 /** Headers as one value per name, credentials redacted and secrets masked in the rest. */

@@ -8,6 +8,7 @@
  * A subscriber starts with the log history, the models, the UI config, the
  * active profile and the in-flight list, as llama-swap's do.
  */
+import { concatBytes } from "../bytes.ts";
 import { encodeSSE } from "../sse.ts";
 import type { ActivityRecord } from "./activity-record.ts";
 import type { FeedFormat } from "./events.ts";
@@ -52,17 +53,6 @@ export function llamaMessage(type: LlamaEventType, data: unknown): Uint8Array {
   return encodeSSE({ event: "message", data: JSON.stringify({ type, data: JSON.stringify(data) }) });
 }
 
-/** Messages joined into one chunk (an event that llama-swap answers with two). */
-function joined(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
-}
-
 /** llama-swap's format over these sources. */
 export function llamaSwapFormat(sources: LlamaEventSources): FeedFormat {
   const models = () => llamaMessage("modelStatus", sources.models());
@@ -87,7 +77,7 @@ export function llamaSwapFormat(sources: LlamaEventSources): FeedFormat {
         case "inflight":
           return llamaMessage("inflight", data);
         case "profile":
-          return joined([profile(), models()]);
+          return concatBytes([profile(), models()]);
         default:
           return null;
       }

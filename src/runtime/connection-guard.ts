@@ -24,7 +24,7 @@
  */
 import { ModelswapError } from "../errors.ts";
 import { FDS_PER_CONNECTION, FdBudget } from "./fd-budget.ts";
-import { MessageFramer } from "./http1-framing.ts";
+import { MessageFramer, REASON_PHRASES } from "./http1-framing.ts";
 import type { ConnectionLimits } from "./runtime.ts";
 
 /** One side of a relayed connection, as the runtime's sockets provide it. */
@@ -64,14 +64,13 @@ const MAX_LINGERING_SHORT_OF_FDS = 4;
 /** One warning line per kind at most this often. */
 const WARNING_INTERVAL_MS = 10_000;
 
-const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 408: "Request Timeout", 503: "Service Unavailable" };
 
 /** A complete `Connection: close` HTTP/1.1 response carrying an OpenAI-shaped error body. */
 function closingResponse(error: ModelswapError): Uint8Array {
   const body = JSON.stringify(error.toJSON());
   const retry = error.retryAfter === undefined ? "" : `Retry-After: ${error.retryAfter}\r\n`;
   return new TextEncoder().encode(
-    `HTTP/1.1 ${error.status} ${STATUS_TEXT[error.status] ?? "Error"}\r\nContent-Type: application/json\r\n` +
+    `HTTP/1.1 ${error.status} ${REASON_PHRASES[error.status] ?? "Error"}\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${new TextEncoder().encode(body).length}\r\n${retry}Connection: close\r\n\r\n${body}`,
   );
 }

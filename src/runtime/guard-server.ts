@@ -22,7 +22,9 @@
  * when its first chunk is not ready within a tick (an event stream whose
  * first event takes a while still gets its headers).
  */
+import { concatBytes } from "../bytes.ts";
 import type { GuardedConnection, GuardSocket, GuardTransport } from "./connection-guard.ts";
+import { REASON_PHRASES } from "./http1-framing.ts";
 import type { ServeInfo } from "./runtime.ts";
 
 /** The app's handler, given the request and its client's address. */
@@ -55,14 +57,6 @@ const LAST_CHUNK = encoder.encode("0\r\n\r\n");
 const TEXT = { "content-type": "text/plain; charset=utf-8" };
 /** Response fields this file writes itself. */
 const FRAMING_FIELDS = new Set(["content-length", "transfer-encoding", "connection", "keep-alive"]);
-const REASONS: Record<number, string> = {
-  200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: "Partial Content", 301: "Moved Permanently",
-  302: "Found", 303: "See Other", 304: "Not Modified", 307: "Temporary Redirect", 308: "Permanent Redirect",
-  400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-  408: "Request Timeout", 409: "Conflict", 413: "Content Too Large", 415: "Unsupported Media Type",
-  422: "Unprocessable Content", 429: "Too Many Requests", 499: "Client Closed Request", 500: "Internal Server Error",
-  501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
-};
 
 /** A Host this file takes as it is (a name or address, and a port); anything else is the runtime server's to judge. */
 const HOST = /^[\w.\-]+(:\d{1,5})?$|^\[[\d:a-fA-F.]+\](:\d{1,5})?$/;
@@ -102,19 +96,6 @@ function headEnd(bytes: Uint8Array, from: number): number {
     if (bytes[at + 1] === CR && bytes[at + 2] === LF) return at + 3;
   }
   return -1;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  if (parts.length === 1 && parts[0].buffer instanceof ArrayBuffer) return parts[0] as Uint8Array<ArrayBuffer>;
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const all = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    all.set(part, at);
-    at += part.length;
-  }
-  return all;
 }
 
 /** One request head as read here; null fields make it the runtime server's. */
@@ -202,8 +183,8 @@ class InGuardEndpoint implements GuardSocket {
   #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
   #paused = false;
   #resume: (() => void) | null = null;
+  /** The client left or the connection was closed: nothing more is answered. */
   #gone = false;
-  #ended = false;
 
   constructor(connection: GuardedConnection, fallback: GuardTransport, options: GuardServeOptions) {
     this.#connection = connection;
@@ -217,7 +198,7 @@ class InGuardEndpoint implements GuardSocket {
     const incoming = this.#incoming;
     if (incoming) return this.#body(incoming, bytes, 0);
     // What is kept is copied: the socket may reuse its buffer once this returns.
-    const all = this.#pending.length === 0 ? bytes : concat([...this.#pending, bytes]);
+    const all = this.#pending.length === 0 ? bytes : concatBytes([...this.#pending, bytes]);
     const end = headEnd(all, 0);
     if (end === -1) {
       this.#pending = [all === bytes ? bytes.slice() : all];
@@ -247,8 +228,7 @@ class InGuardEndpoint implements GuardSocket {
   /** The client sent FIN: as a server would, take it as a client that left. */
   end(close?: boolean): void {
     if (this.#hop) return this.#hop.end(close);
-    if (this.#ended) return;
-    this.#ended = true;
+    if (this.#gone) return;
     this.#stop();
     queueMicrotask(() => this.#connection.serverGone());
   }
@@ -291,7 +271,7 @@ class InGuardEndpoint implements GuardSocket {
     const remoteAddress = this.#connection.remoteAddress;
     let request: Request;
     try {
-      request = new Request(head.url, { method: head.method, headers: head.headers, body: parts.length > 0 ? concat(parts) : null, signal: abort.signal });
+      request = new Request(head.url, { method: head.method, headers: head.headers, body: parts.length > 0 ? concatBytes(parts) : null, signal: abort.signal });
     } catch (error) {
       // A method or header value the platform refuses: the client's mistake.
       const reason = error instanceof Error ? error.message : String(error);
@@ -325,7 +305,7 @@ class InGuardEndpoint implements GuardSocket {
     const bodiless = request.method === "HEAD" || status === 204 || status === 304 || status < 200;
     const declared = response.headers.get("content-length");
     const length = declared !== null && /^\d+$/.test(declared) ? Number(declared) : -1;
-    let head = `HTTP/1.1 ${status} ${response.statusText || REASONS[status] || ""}\r\n`;
+    let head = `HTTP/1.1 ${status} ${response.statusText || REASON_PHRASES[status] || ""}\r\n`;
     let dated = false;
     // forEach, not for…of: Deno's Headers iterator costs several µs per call.
     response.headers.forEach((value, name) => {
@@ -348,7 +328,7 @@ class InGuardEndpoint implements GuardSocket {
       // A small answer of known length (a JSON completion): read whole and sent with its head in one write.
       const bytes = new Uint8Array(await response.arrayBuffer());
       if (bytes.length !== length) throw new Error("the body does not match its Content-Length");
-      return this.#send(concat([encoder.encode(head), bytes]));
+      return this.#send(concatBytes([encoder.encode(head), bytes]));
     }
     const reader = body.getReader();
     this.#reader = reader;
@@ -392,7 +372,7 @@ class InGuardEndpoint implements GuardSocket {
       if (batch > 0 && chunked) parts.push(encoder.encode(`${batch.toString(16)}\r\n`), ...chunks, CRLF);
       else parts.push(...chunks);
       if (done && chunked) parts.push(LAST_CHUNK);
-      if (parts.length > 0) this.#send(concat(parts));
+      if (parts.length > 0) this.#send(concatBytes(parts));
       if (done) break;
       if (this.#paused) await new Promise<void>((resolve) => (this.#resume = resolve));
       if (this.#gone) return void reader.cancel().catch(() => {});

@@ -9,6 +9,17 @@
  * this file cannot follow with certainty is an error, and the guard answers
  * 400 and closes rather than guess.
  */
+import { concatBytes } from "../bytes.ts";
+
+/** Reason phrases of the status lines this server writes (the guard's own answers and the ones it frames). */
+export const REASON_PHRASES: Record<number, string> = {
+  200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: "Partial Content", 301: "Moved Permanently",
+  302: "Found", 303: "See Other", 304: "Not Modified", 307: "Temporary Redirect", 308: "Permanent Redirect",
+  400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+  408: "Request Timeout", 409: "Conflict", 413: "Content Too Large", 415: "Unsupported Media Type",
+  422: "Unprocessable Content", 429: "Too Many Requests", 499: "Client Closed Request", 500: "Internal Server Error",
+  501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
+};
 
 /** The largest head followed (request line or status line plus header fields). */
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -150,13 +161,7 @@ export class MessageFramer {
     let start = from;
     let stop = end;
     if (this.#headParts.length > 0) {
-      head = new Uint8Array(length);
-      let offset = 0;
-      for (const part of this.#headParts) {
-        head.set(part, offset);
-        offset += part.length;
-      }
-      head.set(bytes.subarray(from, end), offset);
+      head = concatBytes([...this.#headParts, bytes.subarray(from, end)]);
       start = 0;
       stop = length;
     }

@@ -8,6 +8,7 @@
  * downstream (the model's log, `combined`/stdout, `logDir` files, the event
  * feed, subscribers) sees only these bounded lines.
  */
+import { concatBytes } from "../bytes.ts";
 import { droppedMarker, LineRateLimit } from "../logging/rate-limit.ts";
 
 /**
@@ -200,21 +201,11 @@ class LineSplitter {
   }
 
   #takeHead(): string {
-    const bytes = this.#head.length === 1 ? this.#head[0] : concat(this.#head, this.#headBytes);
+    const bytes = concatBytes(this.#head);
     this.#head = [];
     this.#headBytes = 0;
     return decoder.decode(bytes);
   }
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.length;
-  }
-  return bytes;
 }
 
 /** Waits between chunks: always one turn of the event loop, longer when a stream reads faster than READ_BYTES_PER_SECOND. */
