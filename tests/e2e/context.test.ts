@@ -65,8 +65,9 @@ ${extra}`;
     assert.ok((await savedContext(router, "a"))!.tokens >= 200, "the status shows the saved context");
     const back = await ask(router, "a"); // swaps a back in: restored before the request is served
     assert.ok(back.cache_n >= 0.95 * (first.prompt_n + first.cache_n), `cache_n ${back.cache_n} of ${first.prompt_n}`);
-    assert.match(router.output(), /a: its context kept: \d+ tokens/);
-    assert.match(router.output(), /a: ready in \d+ ms \(its context restored: \d+ tokens/);
+    // The log lines travel through the router's stdout pipe, which may still hold them when the answer is in.
+    await router.waitForOutput(/a: its context kept: \d+ tokens/);
+    await router.waitForOutput(/a: ready in \d+ ms \(its context restored: \d+ tokens/);
 
     await ask(router, "plain");
     await ask(router, "b");
